@@ -1,0 +1,90 @@
+"""Types shared by every domain's schema: errors, ids, pagination."""
+import base64
+from typing import Generic, TypeVar
+
+import strawberry
+
+from app.errors import DomainError, ErrorCode, not_found
+
+GraphQLErrorCode = strawberry.enum(ErrorCode, name="ErrorCode", description="Stable codes of expected failures.")
+
+
+@strawberry.type(description="An expected failure of a mutation: nothing was changed.")
+class MutationError:
+    code: GraphQLErrorCode
+    message: str
+    field: str | None = strawberry.field(default=None, description="The input field at fault, when one is.")
+
+    @classmethod
+    def from_domain(cls, error: DomainError) -> "MutationError":
+        return cls(code=error.code, message=error.message, field=error.field)
+
+
+def parse_id(value: strawberry.ID | str, what: str, field: str = "id") -> int:
+    """A database id from a GraphQL ID, or NOT_FOUND (ids that cannot exist do not exist)."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise not_found(what, field) from None
+    if number <= 0:
+        raise not_found(what, field)
+    return number
+
+
+Node = TypeVar("Node")
+
+
+@strawberry.type(description="Relay page information.")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[Node]):
+    cursor: str
+    node: Node
+
+
+@strawberry.type
+class Connection(Generic[Node]):
+    edges: list[Edge[Node]]
+    page_info: PageInfo
+
+
+MAX_PAGE = 100
+
+
+def encode_cursor(kind: str, number: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{number}".encode()).decode()
+
+
+def decode_cursor(kind: str, cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        prefix, _, number = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if prefix == kind:
+            return int(number)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise DomainError(ErrorCode.INVALID_INPUT, "the cursor is not one this list gave out", field="after")
+
+
+def check_page_size(first: int) -> int:
+    if not 1 <= first <= MAX_PAGE:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"first must be between 1 and {MAX_PAGE}", field="first")
+    return first
+
+
+Payload = TypeVar("Payload")
+
+
+async def as_payload(payload_cls: type[Payload], work) -> Payload:  # noqa: ANN001
+    """Run the mutation's work; an expected failure becomes the payload's typed error instead of a GraphQL error."""
+    try:
+        return await work()
+    except DomainError as error:
+        return payload_cls(errors=[MutationError.from_domain(error)])

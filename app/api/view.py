@@ -1,0 +1,31 @@
+"""The GraphQL endpoint: builds the typed context and authenticates the bearer token."""
+import uuid
+from typing import Any
+
+from strawberry.asgi import GraphQL
+
+from app.api.context import Context
+from app.auth.principal import authenticate, bearer_token
+from app.auth.tokens import TokenError
+from app.logs import request_id_var, tenant_var
+from app.runtime import Runtime
+
+
+class DetourGraphQL(GraphQL):
+    def __init__(self, schema: Any, runtime: Runtime, **kwargs: Any) -> None:
+        super().__init__(schema, **kwargs)
+        self.runtime = runtime
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        context = Context(
+            runtime=self.runtime, request=request, response=response, request_id=request_id_var.get() or uuid.uuid4().hex
+        )
+        token = bearer_token(request.headers.get("authorization"))
+        if token is None:
+            return context
+        try:
+            context.principal = await authenticate(context.session, self.runtime.settings, token)
+            tenant_var.set(context.principal.tenant_id)
+        except TokenError as error:
+            context.auth_error = str(error)
+        return context

@@ -1,0 +1,53 @@
+"""Permission classes for fields: who may call what, with a stable error code."""
+from typing import Any
+
+from strawberry.exceptions import StrawberryGraphQLError
+from strawberry.permission import BasePermission
+
+from app.tenants.models import Role
+
+
+def _require_principal(info: Any) -> Any:
+    context = info.context
+    if context.principal is None:
+        raise StrawberryGraphQLError(
+            context.auth_error or "authentication required: send a bearer token",
+            extensions={"code": "UNAUTHENTICATED"},
+        )
+    return context.principal
+
+
+class IsAuthenticated(BasePermission):
+    message = "authentication required"
+    error_extensions = {"code": "UNAUTHENTICATED"}
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return _require_principal(info) is not None
+
+
+class _HasRole(BasePermission):
+    roles: frozenset[Role] = frozenset()
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return _require_principal(info).role in self.roles
+
+
+class IsDriver(_HasRole):
+    message = "only drivers can do this"
+    roles = frozenset({Role.DRIVER})
+
+
+class IsStaff(_HasRole):
+    message = "only dispatchers and supervisors can do this"
+    roles = frozenset({Role.DISPATCHER, Role.SUPERVISOR})
+
+
+class IsStaffOrIntegrator(_HasRole):
+    message = "only dispatchers, supervisors and integrators can do this"
+    roles = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.INTEGRATOR})
+
+
+class IsDriverOrStaff(_HasRole):
+    message = "only drivers, dispatchers and supervisors can do this"
+    roles = frozenset({Role.DRIVER, Role.DISPATCHER, Role.SUPERVISOR})

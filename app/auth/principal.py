@@ -1,0 +1,51 @@
+"""Who is calling: the verified token matched against an active user of the same tenant."""
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import select
+
+from app.auth.tokens import Claims, TokenError, decode_token
+from app.config import Settings
+from app.tenants.models import Role, User, UserDepot
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    tenant_id: int
+    role: Role
+    scopes: frozenset[str]
+    depot_ids: frozenset[int] | None = None  # None: every depot of the tenant
+
+    @property
+    def is_driver(self) -> bool:
+        return self.role is Role.DRIVER
+
+    @property
+    def is_staff(self) -> bool:
+        """Dispatchers and supervisors work the exception queue."""
+        return self.role in (Role.DISPATCHER, Role.SUPERVISOR)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def authenticate(session: AsyncSession, settings: Settings, token: str) -> Principal:
+    """Turn a bearer token into a principal, or raise TokenError."""
+    claims: Claims = decode_token(settings, token)
+    user = await session.get(User, claims.user_id)
+    if user is None or not user.active or user.tenant_id != claims.tenant_id or user.role is not claims.role:
+        raise TokenError("token does not match an active user of its tenant")
+    depots = frozenset((await session.exec(select(UserDepot.depot_id).where(UserDepot.user_id == user.id))).all())
+    return Principal(
+        user_id=user.id, tenant_id=user.tenant_id, role=user.role, scopes=claims.scopes, depot_ids=depots or None
+    )
+
+    
+def may_see_depot(principal: Principal, depot_id: int) -> bool:
+    """Staff limited to some depots see only those; everyone else is limited by tenant and ownership."""
+    return principal.depot_ids is None or not principal.is_staff or depot_id in principal.depot_ids

@@ -1,0 +1,98 @@
+"""The Starlette application: /graphql (HTTP and WebSocket), /healthz, and the process lifespan."""
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+
+from app.api.schema import build_schema
+from app.api.view import DetourGraphQL
+from app.config import Settings, get_settings
+from app.logs import configure_logging, request_id_var
+from app.runtime import Runtime
+
+log = logging.getLogger("detour")
+
+
+class RequestIdMiddleware:
+    """Every request gets an id (the caller's X-Request-ID when sane), echoed back and put on every log line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if incoming.isascii() and 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+
+        async def send_with_id(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
+    """The ASGI app; pass a started `runtime` to share one (tests), or let the lifespan own it."""
+    settings = settings or (runtime.settings if runtime else get_settings())
+    configure_logging(json_logs=settings.json_logs, level=settings.log_level)
+    owned = runtime is None
+    runtime = runtime or Runtime.build(settings)
+    graphql = DetourGraphQL(
+        build_schema(settings),
+        runtime,
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+    )
+
+    async def healthz(_: Request) -> JSONResponse:
+        checks = {"database": "ok", "broker": "ok" if runtime.bus.connected else "down"}
+        try:
+            async with runtime.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:  # a health check reports, it does not raise
+            checks["database"] = "down"
+        healthy = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if owned:
+            await runtime.start()
+        log.info("detour ready", extra={"mode": settings.mode.value})
+        try:
+            yield
+        finally:
+            if owned:
+                await runtime.stop()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+        ],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(CORSMiddleware, allow_origins=settings.allowed_origins, allow_methods=["GET", "POST"], allow_headers=["*"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app

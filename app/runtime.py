@@ -1,0 +1,62 @@
+"""Everything a process holds for its lifetime: settings, engine, sessions, broadcast."""
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.config import Settings
+from app.db import create_engine, create_sessionmaker
+from app.realtime.bus import Bus, Notice
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    bus: Bus
+
+    @classmethod
+    def build(cls, settings: Settings) -> "Runtime":
+        engine = create_engine(settings.database_url, echo=settings.database_echo)
+        return cls(settings=settings, engine=engine, sessionmaker=create_sessionmaker(engine), bus=Bus(settings.broadcast_url))
+
+    async def start(self) -> None:
+        await self.bus.connect()
+
+    async def stop(self) -> None:
+        await self.bus.disconnect()
+        await self.engine.dispose()
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Runtime]:
+    runtime = Runtime.build(settings)
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+@dataclass
+class UnitOfWork:
+    """One transaction; the notices it collects are published only once it has committed."""
+
+    session: AsyncSession
+    notices: list[Notice] = field(default_factory=list)
+
+    def notify(self, *notices: Notice) -> None:
+        self.notices.extend(notices)
+
+
+@asynccontextmanager
+async def unit_of_work(runtime: Runtime) -> AsyncIterator[UnitOfWork]:
+    async with runtime.sessionmaker() as session:
+        uow = UnitOfWork(session=session)
+        async with session.begin():
+            yield uow
+    if uow.notices:
+        await runtime.bus.publish(uow.notices)

@@ -34,7 +34,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if args.direction == "downgrade":
         migrate.downgrade(url, args.revision or "-1")
     else:
-        migrate.upgrade(url, args.revision or "head")
+        migrate.upgrade(url, args.revision or "heads")
     print(f"migrations: {args.direction} done")
     return 0
 

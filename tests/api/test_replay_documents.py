@@ -1,0 +1,75 @@
+"""The first-party documents, replayed against the seeded demo tenant, with flat SQL counts."""
+from pathlib import Path
+
+from sqlmodel import select
+
+from app.delivery_exceptions.models import DeliveryException
+from app.routes.models import Route, Stop, StopStatus
+from app.seed import seed_demo
+from app.tenants.models import Role, User
+from tests.factories import gql
+
+ROOT = Path(__file__).resolve().parents[2] / "graphql"
+
+
+def document(name: str) -> str:
+    return next(ROOT.rglob(f"{name}.graphql")).read_text()
+
+
+async def seeded(runtime):
+    async with runtime.sessionmaker() as session, session.begin():
+        tenant = await seed_demo(session)
+    async with runtime.sessionmaker() as session:
+        users = {u.role: u for u in (await session.exec(select(User).where(User.tenant_id == tenant.id).order_by(User.id))).all()}
+        route = (await session.exec(select(Route).where(Route.driver_id == users[Role.DRIVER].id))).one()
+        pending = (await session.exec(select(Stop).where(Stop.route_id == route.id, Stop.status == StopStatus.PENDING, Stop.sequence > 10).order_by(Stop.sequence))).first()
+        open_exc = (await session.exec(select(DeliveryException).where(DeliveryException.route_id == route.id).order_by(DeliveryException.id))).first()
+    return users, route, pending, open_exc
+
+
+async def test_every_document_runs_against_the_demo_tenant(client, factory, runtime):
+    # given the demo data `detour seed` creates
+    users, route, pending, open_exc = await seeded(runtime)
+    driver, dispatcher = factory.token(users[Role.DRIVER]), factory.token(users[Role.DISPATCHER])
+
+    # when each first-party operation is sent as the app would send it
+    runs = {
+        "MyRoute": (driver, {}),
+        "ReportPositions": (driver, {"input": {"positions": [{"recordedAt": "2026-01-01T10:00:00+00:00", "lat": 52.37, "lon": 4.89}]}}),
+        "ReportException": (driver, {"input": {"stopId": str(pending.id), "kind": "ACCESS_DENIED", "reasonCode": "BUILDING_LOCKED", "idempotencyKey": "replay-1"}}),
+        "RecordDeliveryAttempt": (driver, {"input": {"stopId": str(pending.id + 1), "outcome": "DELIVERED", "idempotencyKey": "replay-2"}}),
+        "AddExceptionNote": (driver, {"input": {"id": str(open_exc.id), "note": "back in 10 minutes"}}),
+        "Viewer": (dispatcher, {}),
+        "ExceptionQueue": (dispatcher, {"filter": {"status": ["OPEN"]}}),
+        "ExceptionDetail": (dispatcher, {"id": str(open_exc.id)}),
+        "DriverPositions": (dispatcher, {"depotId": str(route.depot_id)}),
+        "AcknowledgeException": (dispatcher, {"input": {"id": str(open_exc.id), "expectedVersion": open_exc.version}}),
+        "UpdateExceptionStatus": (dispatcher, {"input": {"id": str(open_exc.id), "expectedVersion": open_exc.version + 1, "status": "CONTACTING_CUSTOMER"}}),
+        "ResolveException": (dispatcher, {"input": {"id": str(open_exc.id), "expectedVersion": open_exc.version + 2, "outcome": "RESCHEDULED"}}),
+    }
+    results = {name: await gql(client, document(name), variables, token=token) for name, (token, variables) in runs.items()}
+
+    # then none fails, and no payload carries an error
+    for name, result in results.items():
+        assert "errors" not in result, (name, result)
+        payload = next(iter(result["data"].values()))
+        assert not (isinstance(payload, dict) and payload.get("errors")), (name, payload)
+    assert len(results["MyRoute"]["data"]["myRoute"]["stops"]) == 40
+    assert results["ExceptionQueue"]["data"]["exceptions"]["edges"]
+
+
+async def _my_route_statements(client, factory, count_statements, stops: int) -> int:
+    fleet = await factory.fleet(stops=stops)
+    token = factory.token(fleet.driver)
+    count_statements.count, count_statements.active = 0, True
+    result = await gql(client, document("MyRoute"), token=token)
+    count_statements.active = False
+    assert len(result["data"]["myRoute"]["stops"]) == stops
+    return count_statements.count
+
+
+async def test_my_route_sql_count_does_not_grow_with_stops(client, factory, count_statements):
+    small = await _my_route_statements(client, factory, count_statements, 5)
+    large = await _my_route_statements(client, factory, count_statements, 100)
+    assert small == large
+    assert small <= 10, small

@@ -1,0 +1,55 @@
+"""Logs carry request id, operation and tenant, and never a token."""
+import json
+import logging
+
+from app.logs import ConsoleFormatter, ContextFilter, JsonFormatter, redact
+from tests.factories import gql
+
+
+def test_redact_removes_bearer_tokens_and_jwts():
+    jwt_like = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2ln"
+    text = redact(f"Authorization: Bearer abc.def.ghi and {jwt_like} auth_token=s3cr3t")
+    assert "abc.def.ghi" not in text and jwt_like not in text and "s3cr3t" not in text
+
+
+def test_json_lines_carry_context(monkeypatch):
+    from app.logs import operation_var, request_id_var, tenant_var
+
+    request_id_var.set("req-1"), operation_var.set("MyRoute"), tenant_var.set(7)
+    record = logging.makeLogRecord({"name": "detour", "levelname": "INFO", "msg": "hello %s", "args": ("world",)})
+    ContextFilter().filter(record)
+    line = json.loads(JsonFormatter().format(record))
+    assert (line["msg"], line["request_id"], line["operation"], line["tenant"]) == ("hello world", "req-1", "MyRoute", 7)
+    assert "request_id=req-1" in ConsoleFormatter().format(record)
+
+
+async def test_request_logs_never_contain_the_token(client, factory, caplog):
+    fleet = await factory.fleet(stops=1)
+    token = factory.token(fleet.driver, ttl_seconds=-5)  # expired: the failure path logs too
+    handler = logging.StreamHandler()
+    lines: list[str] = []
+    handler.emit = lambda record: lines.append(JsonFormatter().format(record))  # type: ignore[method-assign]
+    handler.addFilter(ContextFilter())
+    logging.getLogger().addHandler(handler)
+    try:
+        response = await client.post("/graphql", json={"query": "query Viewer { viewer { user { id } } }"}, headers={"Authorization": f"Bearer {token}", "X-Request-ID": "trace-123"})
+        logging.getLogger("detour.test").info("header was %s", f"Bearer {token}")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert response.headers["x-request-id"] == "trace-123"
+    assert lines and all(token not in line for line in lines)
+    assert token not in response.text
+
+
+async def test_unexpected_errors_are_masked(client, factory, monkeypatch):
+    from app.routes import service
+
+    async def broken(**_):
+        raise RuntimeError("database password is hunter2")
+
+    monkeypatch.setattr(service, "route_for_driver_day", broken)
+    fleet = await factory.fleet(stops=1)
+    result = await gql(client, "query { myRoute { id } }", token=factory.token(fleet.driver))
+    assert result["errors"][0]["message"] == "Unexpected error."
+    assert result["errors"][0]["extensions"]["code"] == "INTERNAL_ERROR"
+    assert "hunter2" not in json.dumps(result)

@@ -22,8 +22,12 @@ async def test_too_many_tokens_are_refused(client):
     assert "token" in result["errors"][0]["message"].lower()
 
 
-def test_introspection_is_off_by_default_in_production():
+async def test_introspection_is_off_by_default_in_production(runtime):
+    from app.api.context import Context
+
     production = Settings.model_construct(mode=Mode.PRODUCTION)  # the other production secrets do not matter here
-    result = build_schema(production).execute_sync("{ __schema { types { name } } }")
-    assert result.errors and "introspection" in result.errors[0].message.lower()
-    assert build_schema(Settings()).execute_sync("{ __schema { queryType { name } } }").errors is None
+    context = Context(runtime=runtime, request=None, response=None, request_id="t")
+    refused = await build_schema(production).execute("{ __schema { types { name } } }", context_value=context)
+    allowed = await build_schema(Settings()).execute("{ __schema { queryType { name } } }", context_value=context)
+    assert refused.errors and "introspection" in refused.errors[0].message.lower()
+    assert allowed.errors is None

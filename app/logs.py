@@ -32,7 +32,7 @@ class ContextFilter(logging.Filter):
         return True
 
 
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id", "operation", "tenant"}
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id", "operation", "tenant", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):

@@ -5,6 +5,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from app.api.extensions import schema_extensions
 from app.config import Settings, get_settings
+from app.customers.schema import CustomerMutation, CustomerQuery
 from app.delivery_exceptions.schema import ExceptionMutation, ExceptionQuery
 from app.routes.schema import RouteMutation, RouteQuery
 from app.tenants.schema import TenantQuery
@@ -12,12 +13,12 @@ from app.tracking.schema import TrackingMutation, TrackingQuery
 
 
 @strawberry.type
-class Query(TenantQuery, RouteQuery, ExceptionQuery, TrackingQuery):
+class Query(TenantQuery, RouteQuery, ExceptionQuery, TrackingQuery, CustomerQuery):
     pass
 
 
 @strawberry.type
-class Mutation(RouteMutation, ExceptionMutation, TrackingMutation):
+class Mutation(RouteMutation, ExceptionMutation, TrackingMutation, CustomerMutation):
     pass
 
 

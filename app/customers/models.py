@@ -30,6 +30,7 @@ class Customer(SQLModel, table=True):
     """The person a stop delivers to."""
 
     __tablename__ = "customer"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "external_ref", name="uq_customer_tenant_external_ref"),)
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: int = Field(foreign_key="tenant.id", index=True)

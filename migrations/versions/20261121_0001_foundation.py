@@ -58,7 +58,8 @@ def upgrade() -> None:
     sa.Column('delivery_instructions', sa.String(length=2000), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_customer_tenant_id_tenant')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_customer'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_customer')),
+    sa.UniqueConstraint('tenant_id', 'external_ref', name='uq_customer_tenant_external_ref')
     )
     with op.batch_alter_table('customer', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_customer_tenant_id'), ['tenant_id'], unique=False)

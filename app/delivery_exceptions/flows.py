@@ -58,14 +58,7 @@ async def report_exception(runtime: Runtime, principal: Principal, report: Excep
     request_hash = report.fingerprint()
     try:
         async with unit_of_work(runtime) as uow:
-            existing = await service.find_by_idempotency_key(
-                session=uow.session, reporter_id=principal.user_id, key=report.idempotency_key
-            )
-            if existing is not None:
-                ensure_same_request(existing.request_fingerprint, request_hash)
-                return existing, True
-            exc = await _open(uow, principal, report, reason_code, request_hash)
-            return exc, False
+            return await _open(uow, principal, report, reason_code, request_hash)
     except IntegrityError:
         # A concurrent retry with the same key won the race: answer with its exception.
         async with runtime.sessionmaker() as session:
@@ -78,10 +71,20 @@ async def report_exception(runtime: Runtime, principal: Principal, report: Excep
         return existing, True
 
 
-async def _open(uow: UnitOfWork, principal: Principal, report: ExceptionReport, reason_code: str, request_hash: str) -> DeliveryException:
+async def _open(
+    uow: UnitOfWork, principal: Principal, report: ExceptionReport, reason_code: str, request_hash: str
+) -> tuple[DeliveryException, bool]:
     session = uow.session
+    # Lock the stop first: a concurrent retry waits here, then finds the first report by its key.
     stop, route = await routes.get_drivable_stop(session=session, principal=principal, stop_id=report.stop_id)
+    existing = await service.find_by_idempotency_key(session=session, reporter_id=principal.user_id, key=report.idempotency_key)
+    if existing is not None:
+        ensure_same_request(existing.request_fingerprint, request_hash)
+        return existing, True
     open_exc = await service.open_exception_on_stop(session=session, stop_id=stop.id)
+    if open_exc is not None and (open_exc.reported_by_id, open_exc.idempotency_key) == (principal.user_id, report.idempotency_key):
+        ensure_same_request(open_exc.request_fingerprint, request_hash)  # committed between our two reads: a retry
+        return open_exc, True
     if open_exc is not None:
         raise DomainError(
             ErrorCode.STOP_HAS_OPEN_EXCEPTION,
@@ -103,7 +106,7 @@ async def _open(uow: UnitOfWork, principal: Principal, report: ExceptionReport, 
     )
     await session.flush()
     uow.notify(*event_notices(event))
-    return exc
+    return exc, False
 
 
 async def _change(runtime: Runtime, principal: Principal, exception_id: int, change) -> DeliveryException:  # noqa: ANN001

@@ -41,11 +41,12 @@ async def record_delivery_attempt(runtime: Runtime, principal: Principal, report
     try:
         async with unit_of_work(runtime) as uow:
             session = uow.session
+            # Lock the stop first: a concurrent retry waits here, then finds the first attempt by its key.
+            stop, route = await service.get_drivable_stop(session=session, principal=principal, stop_id=report.stop_id)
             existing = await service.find_attempt_by_key(session=session, driver_id=principal.user_id, idempotency_key=report.idempotency_key)
             if existing is not None:
                 ensure_same_request(existing.request_fingerprint, request_hash)
                 return existing, True
-            stop, route = await service.get_drivable_stop(session=session, principal=principal, stop_id=report.stop_id)
             attempt = await service.add_attempt(
                 session=session, stop=stop, driver_id=principal.user_id, outcome=report.outcome,
                 attempted_at=report.attempted_at or utcnow(), position=report.position,

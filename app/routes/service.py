@@ -29,17 +29,22 @@ async def get_visible_route(*, session: AsyncSession, principal: Principal, rout
     return route if route is not None and may_see_route(principal, route) else None
 
 
-async def get_visible_stop(*, session: AsyncSession, principal: Principal, stop_id: int) -> tuple[Stop, Route] | None:
-    """A stop with its route when the caller may see the route."""
-    row = (await session.exec(select(Stop, Route).join(Route, Route.id == Stop.route_id).where(Stop.id == stop_id))).first()
+async def get_visible_stop(
+    *, session: AsyncSession, principal: Principal, stop_id: int, for_update: bool = False
+) -> tuple[Stop, Route] | None:
+    """A stop with its route when the caller may see the route; `for_update` locks the stop row (PostgreSQL)."""
+    query = select(Stop, Route).join(Route, Route.id == Stop.route_id).where(Stop.id == stop_id)
+    if for_update:
+        query = query.with_for_update(of=Stop)
+    row = (await session.exec(query)).first()
     if row is None or not may_see_route(principal, row[1]):
         return None
     return row[0], row[1]
 
 
 async def get_drivable_stop(*, session: AsyncSession, principal: Principal, stop_id: int) -> tuple[Stop, Route]:
-    """A stop on the calling driver's own route, or a typed error."""
-    found = await get_visible_stop(session=session, principal=principal, stop_id=stop_id)
+    """A stop on the calling driver's own route, locked for the change, or a typed error."""
+    found = await get_visible_stop(session=session, principal=principal, stop_id=stop_id, for_update=True)
     if found is None:
         raise not_found("stop", "stopId")
     if not may_drive_route(principal, found[1]):

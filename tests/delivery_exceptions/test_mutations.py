@@ -195,3 +195,16 @@ async def test_note_appends_to_timeline_without_bumping_version(client, factory)
     assert empty["errors"][0]["code"] == "INVALID_INPUT"
     ack = (await gql(client, ACK, {"input": {"id": created["id"], "expectedVersion": created["version"]}}, token=dispatcher))["data"]["acknowledgeException"]
     assert ack["errors"] == []
+
+
+async def test_concurrent_attempt_retries_record_one_attempt(client, factory):
+    fleet = await factory.fleet(stops=1)
+    token = factory.token(fleet.driver)
+    variables = {"input": {"stopId": str(fleet.stops[0].id), "outcome": "DELIVERED", "idempotencyKey": "same"}}
+
+    results = await asyncio.gather(*(gql(client, ATTEMPT, variables, token=token) for _ in range(5)))
+
+    payloads = [r["data"]["recordDeliveryAttempt"] for r in results]
+    assert all(p["errors"] == [] for p in payloads), payloads
+    assert {p["attempt"]["attemptNumber"] for p in payloads} == {1}
+    assert sum(not p["replayed"] for p in payloads) == 1

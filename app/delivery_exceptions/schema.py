@@ -1,4 +1,5 @@
 """Queries and mutations of delivery exceptions: thin resolvers over flows and services."""
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import strawberry
@@ -18,6 +19,7 @@ from app.api.context import Info
 from app.auth.permissions import IsAuthenticated, IsDriver, IsDriverOrStaff, IsStaff
 from app.delivery_exceptions import flows, service
 from app.delivery_exceptions.flows import ExceptionReport
+from app.delivery_exceptions.models import DeliveryException
 from app.delivery_exceptions.service import ExceptionFilter
 from app.errors import DomainError
 from app.delivery_exceptions.types import (
@@ -90,6 +92,15 @@ class ExceptionPayload:
     errors: list[MutationError] = strawberry.field(default_factory=list)
 
 
+async def _changed(change: Callable[[], Awaitable[DeliveryException]]) -> ExceptionPayload:
+    """The exception a flow changed, or the typed error that stopped it (ids are parsed inside `change`)."""
+
+    async def work() -> ExceptionPayload:
+        return ExceptionPayload(exception=DeliveryExceptionType.from_row(await change()))
+
+    return await as_payload(ExceptionPayload, work)
+
+
 @strawberry.type
 class ExceptionQuery:
     @strawberry.field(permission_classes=[IsAuthenticated], description="One exception, if you may see it.")
@@ -148,43 +159,27 @@ class ExceptionMutation:
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Dispatcher: take the exception to work on.")
     async def acknowledge_exception(self, info: Info, input: AcknowledgeExceptionInput) -> ExceptionPayload:
-        async def work() -> ExceptionPayload:
-            exc = await flows.acknowledge_exception(
-                info.context.runtime, info.context.viewer,
-                exception_id=parse_id(input.id, "exception"), expected_version=input.expected_version,
-            )
-            return ExceptionPayload(exception=DeliveryExceptionType.from_row(exc))
-
-        return await as_payload(ExceptionPayload, work)
+        return await _changed(lambda: flows.acknowledge_exception(
+            info.context.runtime, info.context.viewer,
+            exception_id=parse_id(input.id, "exception"), expected_version=input.expected_version,
+        ))
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Dispatcher: move the exception along its lifecycle.")
     async def update_exception_status(self, info: Info, input: UpdateExceptionStatusInput) -> ExceptionPayload:
-        async def work() -> ExceptionPayload:
-            exc = await flows.update_exception_status(
-                info.context.runtime, info.context.viewer, exception_id=parse_id(input.id, "exception"),
-                expected_version=input.expected_version, status=input.status, note=input.note,
-            )
-            return ExceptionPayload(exception=DeliveryExceptionType.from_row(exc))
-
-        return await as_payload(ExceptionPayload, work)
+        return await _changed(lambda: flows.update_exception_status(
+            info.context.runtime, info.context.viewer, exception_id=parse_id(input.id, "exception"),
+            expected_version=input.expected_version, status=input.status, note=input.note,
+        ))
 
     @strawberry.mutation(permission_classes=[IsDriverOrStaff], description="Add a note to the exception's timeline.")
     async def add_exception_note(self, info: Info, input: AddExceptionNoteInput) -> ExceptionPayload:
-        async def work() -> ExceptionPayload:
-            exc = await flows.add_exception_note(
-                info.context.runtime, info.context.viewer, exception_id=parse_id(input.id, "exception"), note=input.note
-            )
-            return ExceptionPayload(exception=DeliveryExceptionType.from_row(exc))
-
-        return await as_payload(ExceptionPayload, work)
+        return await _changed(lambda: flows.add_exception_note(
+            info.context.runtime, info.context.viewer, exception_id=parse_id(input.id, "exception"), note=input.note
+        ))
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Dispatcher: close the exception with its outcome.")
     async def resolve_exception(self, info: Info, input: ResolveExceptionInput) -> ExceptionPayload:
-        async def work() -> ExceptionPayload:
-            exc = await flows.resolve_exception(
-                info.context.runtime, info.context.viewer, exception_id=parse_id(input.id, "exception"),
-                expected_version=input.expected_version, outcome=input.outcome, note=input.note,
-            )
-            return ExceptionPayload(exception=DeliveryExceptionType.from_row(exc))
-
-        return await as_payload(ExceptionPayload, work)
+        return await _changed(lambda: flows.resolve_exception(
+            info.context.runtime, info.context.viewer, exception_id=parse_id(input.id, "exception"),
+            expected_version=input.expected_version, outcome=input.outcome, note=input.note,
+        ))

@@ -34,13 +34,21 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if args.direction == "downgrade":
         migrate.downgrade(url, args.revision or "-1")
     else:
-        migrate.upgrade(url, args.revision or "heads")
+        migrate.upgrade(url, args.revision or "head")
     print(f"migrations: {args.direction} done")
     return 0
 
 
-def cmd_seed(_: argparse.Namespace) -> int:
-    print(_seed())
+def cmd_seed(args: argparse.Namespace) -> int:
+    if args.scale is None:
+        print(_seed())
+        return 0
+    from app.analytics.progress import seed_history
+
+    if args.scale < 1 or args.days < 1:
+        print("--scale and --days must be positive", file=sys.stderr)
+        return 2
+    print(asyncio.run(seed_history(get_settings(), exceptions=args.scale, days=args.days, slug=args.slug)))
     return 0
 
 
@@ -82,6 +90,45 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_access_rekey(args: argparse.Namespace) -> int:
+    from app.access.rotation import rekey
+    from app.runtime import Runtime
+
+    async def run() -> str:
+        runtime = Runtime.build(get_settings())
+        try:
+            report = await rekey(runtime, batch_size=args.batch_size)
+        finally:
+            await runtime.engine.dispose()
+        return f"access secrets: {report.checked} checked, {report.resealed} re-encrypted with the first key"
+
+    print(asyncio.run(run()))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import signal
+
+    from app.logs import configure_logging
+    from app.outreach.worker import OutboxWorker
+    from app.runtime import running
+
+    settings = get_settings()
+    configure_logging(json_logs=settings.json_logs, level=settings.log_level)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with running(settings) as runtime:
+            await asyncio.gather(*(OutboxWorker(runtime).run_forever(stop) for _ in range(args.concurrency)))
+
+    print(f"outbox worker: {args.concurrency} loop(s) on {settings.database_url.split('://')[0]}; Ctrl-C to stop")
+    asyncio.run(run())
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -95,8 +142,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host_shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host  # noqa: S104
     if settings.graphiql_enabled:
         print(f"GraphiQL: http://{host_shown}:{args.port}/graphql")
-    print("Token for the demo driver:     detour token --role driver")
-    print("Token for the demo dispatcher: detour token --role dispatcher")
+    detour = sys.argv[0] if sys.argv and sys.argv[0].endswith("detour") else "detour"
+    print(f"Token for the demo driver:     {detour} token --role driver")
+    print(f"Token for the demo dispatcher: {detour} token --role dispatcher")
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers, log_config=None)
     return 0
 
@@ -112,12 +160,19 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--no-seed", action="store_true", help="do not create the demo tenant")
     serve.set_defaults(func=cmd_serve)
 
+    worker = sub.add_parser("worker", help="run the outbox worker (customer SMS/push) as its own process")
+    worker.add_argument("--concurrency", type=int, default=1, help="dispatcher loops in this process")
+    worker.set_defaults(func=cmd_worker)
+
     migrate = sub.add_parser("migrate", help="alembic upgrade/downgrade on DETOUR_DATABASE_URL")
     migrate.add_argument("direction", nargs="?", choices=["upgrade", "downgrade"], default="upgrade")
     migrate.add_argument("revision", nargs="?")
     migrate.set_defaults(func=cmd_migrate)
 
     seed = sub.add_parser("seed", help="create the demo tenant if it is missing")
+    seed.add_argument("--scale", type=int, metavar="N", help="instead: a new tenant with months of history and N exceptions (analytics benchmark)")
+    seed.add_argument("--days", type=int, default=365, help="with --scale: days of history")
+    seed.add_argument("--slug", help="with --scale: the new tenant's slug (default scale-N)")
     seed.set_defaults(func=cmd_seed)
 
     export = sub.add_parser("export-schema", help="write the GraphQL SDL")
@@ -131,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--tenant", default="demo")
     token.add_argument("--ttl", type=int, default=None, help="seconds")
     token.set_defaults(func=cmd_token)
+
+    rekey = sub.add_parser("access-rekey", help="re-encrypt access secrets with the first of DETOUR_ACCESS_ENCRYPTION_KEYS")
+    rekey.add_argument("--batch-size", type=int, default=200)
+    rekey.set_defaults(func=cmd_access_rekey)
 
     args = parser.parse_args(argv)
     return args.func(args)

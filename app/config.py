@@ -1,14 +1,20 @@
 """One settings object for the whole process, read from DETOUR_* environment variables."""
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from enum import StrEnum
 from functools import lru_cache
+from typing import Annotated
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_JWT_SECRET = "detour-embedded-development-secret-change-me"  # noqa: S105 - embedded only
 DEFAULT_LINK_SECRET = "detour-embedded-link-secret-change-me"  # noqa: S105 - embedded only
+# A fixed 32-byte AES key (urlsafe base64) so the embedded mode works out of the box; refused in production.
+DEFAULT_ACCESS_KEY = "ZGV0b3VyLWVtYmVkZGVkLWFjY2Vzcy1rZXktZGV2ISE="  # noqa: S105 - embedded only
 
 
 class Mode(StrEnum):
@@ -19,12 +25,21 @@ class Mode(StrEnum):
 class Settings(BaseSettings):
     """Configuration; safe defaults for the embedded mode, hard failures on them in production."""
 
-    model_config = SettingsConfigDict(env_prefix="DETOUR_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused setting must not print the secrets (keys, tokens) it was given.
+    model_config = SettingsConfigDict(env_prefix="DETOUR_", env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     mode: Mode = Mode.EMBEDDED
     database_url: str = "sqlite+aiosqlite:///./detour.db"
     database_echo: bool = False
     broadcast_url: str = "memory://"
+    # Live updates (issue 3): the broker only wakes subscribers up; the event tables are the truth.
+    broadcast_channel_prefix: str = ""
+    broker_heartbeat_seconds: float = Field(default=2.0, gt=0)
+    broker_heartbeat_timeout_seconds: float = Field(default=2.0, gt=0)
+    broker_backoff_max_seconds: float = Field(default=10.0, gt=0)
+    realtime_catchup_seconds: float = Field(default=15.0, gt=0)
+    realtime_buffer_events: int = Field(default=1000, ge=2)
+    realtime_position_interval_seconds: float = Field(default=3.0, ge=0)
 
     jwt_secret: str = DEFAULT_JWT_SECRET
     jwt_public_key: str | None = None
@@ -45,6 +60,77 @@ class Settings(BaseSettings):
 
     run_worker_in_process: bool | None = None
     worker_poll_seconds: float = Field(default=1.0, gt=0)
+
+    # Outreach (issue 4): SMS through Twilio, push through FCM, console sender when neither is configured.
+    public_base_url: str = "http://localhost:8000"
+    link_secret: str = DEFAULT_LINK_SECRET
+    link_ttl_seconds: int = Field(default=4 * 3600, gt=0)
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+    fcm_project_id: str | None = None
+    fcm_service_account_file: str | None = None
+    fcm_api_base_url: str = "https://fcm.googleapis.com"
+    fcm_token_url: str | None = None
+    outbox_batch_size: int = Field(default=20, gt=0)
+    outbox_max_attempts: int = Field(default=5, gt=0)
+    outbox_backoff_seconds: float = Field(default=5.0, gt=0)
+    outbox_backoff_cap_seconds: float = Field(default=300.0, gt=0)
+    outbox_send_lease_seconds: float = Field(default=120.0, gt=0)
+    outreach_horizon_minutes: int = Field(default=120, gt=0)
+    outreach_no_answer_minutes: int = Field(default=20, gt=0)
+
+    # Access vault (issue 5): the first key encrypts, every key decrypts (rotation); see `detour access-rekey`.
+    access_encryption_keys: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [DEFAULT_ACCESS_KEY])
+    access_reveal_margin_minutes: int = Field(default=15, ge=0)
+    access_reveal_radius_m: float = Field(default=150.0, gt=0)
+    access_fix_max_age_seconds: int = Field(default=180, gt=0)
+    access_building_match_m: float = Field(default=40.0, gt=0)
+    access_refusal_limit: int = Field(default=5, gt=0)
+    access_refusal_window_minutes: int = Field(default=15, gt=0)
+    access_grant_ttl_minutes: int = Field(default=10, gt=0, le=120)
+    access_lock_provider_name: str = "detour-lock-api"
+    access_lock_provider_url: str | None = None
+    access_lock_provider_token: str | None = None
+    access_lock_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    # Alternatives (issue 6): one-time codes for neighbours, handovers and pickups (hashed with DETOUR_LINK_SECRET).
+    neighbor_code_ttl_seconds: int = Field(default=30 * 60, gt=0)
+    handover_code_ttl_seconds: int = Field(default=8 * 3600, gt=0)
+    pickup_code_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    one_time_code_max_attempts: int = Field(default=5, gt=0)
+
+    # Replanning (issue 7): travel times from OSRM when a URL is set, else haversine at an average speed.
+    osrm_url: str | None = None
+    average_speed_kmh: float = Field(default=30.0, gt=0)
+    replan_solver_timeout_seconds: float = Field(default=3.0, gt=0)
+    replan_exploration_level: int = Field(default=0, ge=0, le=5)
+    replan_eta_notify_minutes: int = Field(default=15, ge=1)
+
+    @field_validator("access_encryption_keys", mode="before")
+    @classmethod
+    def _split_access_keys(cls, value: object) -> object:
+        """Accept a comma-separated env var as well as a list or a JSON array."""
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [k.strip() for k in text.split(",") if k.strip()]
+        return value
+
+    @field_validator("access_encryption_keys")
+    @classmethod
+    def _check_access_keys(cls, keys: list[str]) -> list[str]:
+        if not keys:
+            raise ValueError("DETOUR_ACCESS_ENCRYPTION_KEYS needs at least one key")
+        for index, key in enumerate(keys):
+            try:
+                raw = base64.urlsafe_b64decode(key.encode())
+            except (ValueError, binascii.Error):
+                raw = b""
+            if len(raw) != 32:
+                raise ValueError(f"DETOUR_ACCESS_ENCRYPTION_KEYS[{index}] is not a urlsafe-base64 32-byte key")
+        return keys
 
     @property
     def is_embedded(self) -> bool:
@@ -76,6 +162,12 @@ class Settings(BaseSettings):
             raise ValueError("DETOUR_JWT_SECRET must be set in production (or DETOUR_JWT_PUBLIC_KEY for RS256)")
         if self.mode is Mode.PRODUCTION and self.jwt_secret != DEFAULT_JWT_SECRET and len(self.jwt_secret) < 32:
             raise ValueError("DETOUR_JWT_SECRET must be at least 32 characters")
+        if self.mode is Mode.PRODUCTION and self.link_secret == DEFAULT_LINK_SECRET:
+            raise ValueError("DETOUR_LINK_SECRET must be set in production (it signs customer self-service links)")
+        if self.mode is Mode.PRODUCTION and len(self.link_secret) < 32:
+            raise ValueError("DETOUR_LINK_SECRET must be at least 32 characters")
+        if self.mode is Mode.PRODUCTION and DEFAULT_ACCESS_KEY in self.access_encryption_keys:
+            raise ValueError("DETOUR_ACCESS_ENCRYPTION_KEYS must not contain the embedded default key in production")
         return self
 
 

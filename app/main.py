@@ -1,4 +1,5 @@
 """The Starlette application: /graphql (HTTP and WebSocket), /healthz, and the process lifespan."""
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -14,10 +15,15 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
+from app.analytics.metrics import metrics_endpoint
 from app.api.schema import build_schema
 from app.api.view import DetourGraphQL
 from app.config import Settings, get_settings
 from app.logs import configure_logging, request_id_var
+from app.outreach.pages import page_routes
+from app.outreach.webhooks import twilio_routes
+from app.outreach.worker import OutboxWorker
+from app.replanning.pool import close_default_pool, default_pool
 from app.runtime import Runtime
 
 log = logging.getLogger("detour")
@@ -59,26 +65,40 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         runtime,
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+        allowed_origins=settings.allowed_origins,
     )
 
     async def healthz(_: Request) -> JSONResponse:
-        checks = {"database": "ok", "broker": "ok" if runtime.bus.connected else "down"}
+        checks = {"database": "ok", "broker": "ok" if runtime.bus.connected else runtime.bus.state.value}
         try:
             async with runtime.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
         except Exception:  # a health check reports, it does not raise
             checks["database"] = "down"
         healthy = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503)
+        # Without the broker the process still serves everything (subscribers catch up from the tables),
+        # so only a lost database takes it out of the load balancer.
+        serving = checks["database"] == "ok"
+        return JSONResponse({"status": "ok" if healthy else "degraded", **checks}, status_code=200 if serving else 503)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         if owned:
             await runtime.start()
+        # Spawn the solver workers now rather than on the first replan, without delaying readiness.
+        solver_warmup = asyncio.create_task(default_pool().start(), name="solver-warmup")
         log.info("detour ready", extra={"mode": settings.mode.value})
+        outbox_stop, outbox_task = asyncio.Event(), None
+        if settings.worker_in_process:
+            outbox_task = asyncio.create_task(OutboxWorker(runtime).run_forever(outbox_stop), name="outbox-worker")
         try:
             yield
         finally:
+            outbox_stop.set()
+            if outbox_task is not None:
+                await outbox_task
+            solver_warmup.cancel()
+            close_default_pool()
             if owned:
                 await runtime.stop()
 
@@ -87,6 +107,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
+            Route("/metrics", metrics_endpoint(runtime)),
+            *twilio_routes(runtime),
+            *page_routes(runtime),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

@@ -1,15 +1,27 @@
 """Imports every table so SQLModel.metadata is complete (alembic, tests, create_all)."""
 from sqlmodel import SQLModel
 
+from app.access.models import AccessAuditEntry, AccessGrant, AccessProfile
+from app.alternatives.models import Alternative, Neighbor, OneTimeCode, PickupPoint, SafePlace, TenantPolicy
+from app.analytics.models import ExceptionArea, StopFact
 from app.customers.models import Customer
 from app.delivery_exceptions.models import DeliveryException, ExceptionEvent
+from app.integrations.models import IntegrationEvent
+from app.outreach.models import (
+    CustomerResponse, LinkTokenUse, Notification, OptOut, OutreachSequence, OutreachSequenceRun, PushDevice,
+)
+from app.realtime.models import RouteEvent
 from app.routes.models import DeliveryAttempt, Parcel, Route, Stop, Vehicle
+from app.replanning.models import RoutePlan
 from app.tenants.models import Depot, Tenant, User, UserDepot
 from app.tracking.models import DriverLastPosition, DriverPosition
 
 metadata = SQLModel.metadata
 
 __all__ = [
-    "Customer", "DeliveryAttempt", "DeliveryException", "Depot", "DriverLastPosition", "DriverPosition",
-    "ExceptionEvent", "Parcel", "Route", "Stop", "Tenant", "User", "UserDepot", "Vehicle", "metadata",
+    "AccessAuditEntry", "AccessGrant", "AccessProfile",
+    "Alternative", "IntegrationEvent", "Neighbor", "OneTimeCode", "PickupPoint", "SafePlace", "TenantPolicy",
+    "Customer", "DeliveryAttempt", "DeliveryException", "ExceptionArea", "Depot", "DriverLastPosition", "DriverPosition",
+    "ExceptionEvent", "CustomerResponse", "LinkTokenUse", "Notification", "OptOut", "OutreachSequence",
+    "OutreachSequenceRun", "PushDevice", "Parcel", "Route", "RouteEvent", "RoutePlan", "Stop", "StopFact", "Tenant", "User", "UserDepot", "Vehicle", "metadata",
 ]

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.realtime.bus import Bus, Notice
+from app.realtime.feeds import Hub
 
 
 @dataclass
@@ -17,16 +18,25 @@ class Runtime:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     bus: Bus
+    hub: Hub
 
     @classmethod
     def build(cls, settings: Settings) -> "Runtime":
         engine = create_engine(settings.database_url, echo=settings.database_echo)
-        return cls(settings=settings, engine=engine, sessionmaker=create_sessionmaker(engine), bus=Bus(settings.broadcast_url))
+        sessionmaker = create_sessionmaker(engine)
+        bus = Bus(
+            settings.broadcast_url, prefix=settings.broadcast_channel_prefix, heartbeat_seconds=settings.broker_heartbeat_seconds,
+            heartbeat_timeout_seconds=settings.broker_heartbeat_timeout_seconds, backoff_max_seconds=settings.broker_backoff_max_seconds,
+        )
+        hub = Hub(bus, sessionmaker, buffer_size=settings.realtime_buffer_events, catchup_seconds=settings.realtime_catchup_seconds)
+        return cls(settings=settings, engine=engine, sessionmaker=sessionmaker, bus=bus, hub=hub)
 
     async def start(self) -> None:
         await self.bus.connect()
+        self.hub.start()
 
     async def stop(self) -> None:
+        self.hub.stop()
         await self.bus.disconnect()
         await self.engine.dispose()
 

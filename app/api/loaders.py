@@ -7,8 +7,10 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
 
+from app.alternatives.models import Neighbor, PickupPoint
 from app.customers.models import Customer
 from app.delivery_exceptions.models import TERMINAL_STATUSES, DeliveryException, ExceptionEvent
+from app.outreach.models import CustomerResponse, Notification
 from app.routes.models import DeliveryAttempt, Parcel, Route, Stop, Vehicle
 from app.tenants.models import Depot, Tenant, User
 
@@ -60,3 +62,9 @@ class Loaders:
             where=lambda q: q.where(col(DeliveryException.status).not_in(list(TERMINAL_STATUSES))),
         )
         self.events_by_exception = _grouped(session, ExceptionEvent, "exception_id", tenant_id, col(ExceptionEvent.id))
+        self.neighbor = _by_id(session, Neighbor, tenant_id)
+        self.pickup_point = _by_id(session, PickupPoint, tenant_id)
+        self.notifications_by_exception = _grouped(session, Notification, "exception_id", tenant_id, col(Notification.id))
+        self.customer_responses_by_exception = _grouped(
+            session, CustomerResponse, "exception_id", tenant_id, col(CustomerResponse.id)
+        )

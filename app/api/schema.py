@@ -3,31 +3,44 @@ import strawberry
 from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
+from app.access.schema import AccessMutation, AccessQuery
+from app.access.types import ACCESS_SCALARS
+from app.alternatives.schema import AlternativeMutation, AlternativeQuery
+from app.analytics.metrics import OperationMetrics
+from app.analytics.schema import AnalyticsQuery
 from app.api.extensions import schema_extensions
 from app.config import Settings, get_settings
 from app.customers.schema import CustomerMutation, CustomerQuery
 from app.delivery_exceptions.schema import ExceptionMutation, ExceptionQuery
+from app.outreach.schema import OutreachMutation, OutreachQuery
+from app.realtime.schema import RealtimeSubscription
+from app.replanning.schema import ReplanningMutation, ReplanningQuery
 from app.routes.schema import RouteMutation, RouteQuery
 from app.tenants.schema import TenantQuery
 from app.tracking.schema import TrackingMutation, TrackingQuery
 
 
 @strawberry.type
-class Query(TenantQuery, RouteQuery, ExceptionQuery, TrackingQuery, CustomerQuery):
+class Query(TenantQuery, RouteQuery, ExceptionQuery, TrackingQuery, CustomerQuery, AnalyticsQuery, AccessQuery, ReplanningQuery, AlternativeQuery, OutreachQuery):
     pass
 
 
 @strawberry.type
-class Mutation(RouteMutation, ExceptionMutation, TrackingMutation, CustomerMutation):
+class Mutation(RouteMutation, ExceptionMutation, TrackingMutation, CustomerMutation, AccessMutation, ReplanningMutation, AlternativeMutation, OutreachMutation):
+    pass
+
+
+@strawberry.type
+class Subscription(RealtimeSubscription):
     pass
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    extensions = schema_extensions(settings)
+    extensions = [*schema_extensions(settings), OperationMetrics]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
     return strawberry.Schema(
-        query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(auto_camel_case=True)
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions, config=StrawberryConfig(auto_camel_case=True, scalar_map={**ACCESS_SCALARS})
     )
 
 

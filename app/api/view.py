@@ -2,12 +2,16 @@
 import uuid
 from typing import Any
 
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.types.unset import UNSET, UnsetType
 
 from app.api.context import Context
 from app.auth.principal import authenticate, bearer_token
 from app.auth.tokens import TokenError
 from app.logs import request_id_var, tenant_var
+from app.realtime.context import SocketContext
+from app.realtime.socket_auth import authenticate_socket
 from app.runtime import Runtime
 
 
@@ -17,6 +21,10 @@ class DetourGraphQL(GraphQL):
         self.runtime = runtime
 
     async def get_context(self, request: Any, response: Any) -> Context:
+        if isinstance(request, WebSocket):  # authenticated from connection_init, in on_ws_connect
+            return SocketContext(
+                runtime=self.runtime, request=request, response=response, request_id=request_id_var.get() or uuid.uuid4().hex
+            )
         context = Context(
             runtime=self.runtime, request=request, response=response, request_id=request_id_var.get() or uuid.uuid4().hex
         )
@@ -29,3 +37,8 @@ class DetourGraphQL(GraphQL):
         except TokenError as error:
             context.auth_error = str(error)
         return context
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        assert isinstance(context, SocketContext)
+        await authenticate_socket(context)
+        return UNSET

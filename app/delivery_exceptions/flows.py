@@ -4,6 +4,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
+from app.access import flows as access_flows
 from app.auth.principal import Principal
 from app.db import utcnow
 from app.delivery_exceptions import service
@@ -19,6 +20,7 @@ from app.delivery_exceptions.models import (
 from app.delivery_exceptions.notices import event_notices
 from app.errors import DomainError, ErrorCode, invalid
 from app.idempotency import ensure_same_request, fingerprint
+from app.outreach.flows import on_exception_reported
 from app.routes import service as routes
 from app.routes.models import AttemptOutcome, ParcelStatus, Stop, StopStatus
 from app.runtime import Runtime, UnitOfWork, unit_of_work
@@ -104,8 +106,10 @@ async def _open(
         description=report.description.strip(), position=report.position[:2] if report.position else None,
         failed_attempt_number=failed_attempt_number, idempotency_key=report.idempotency_key, fingerprint=request_hash,
     )
+    await access_flows.annotate_access_denied(session=session, event=event, stop=stop)
     await session.flush()
     uow.notify(*event_notices(event))
+    await on_exception_reported(uow, exc)
     return exc, False
 
 

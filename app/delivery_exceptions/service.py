@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.principal import Principal, may_see_depot
@@ -21,6 +21,7 @@ from app.delivery_exceptions.models import (
     ResolutionStep,
 )
 from app.errors import DomainError, ErrorCode, ensure_version, invalid, not_found
+from app.realtime.ordering import serialize_event_writers
 from app.routes.models import Route, Stop
 from app.routes.permissions import may_see_route
 from app.tenants.models import Role
@@ -68,11 +69,34 @@ async def get_visible(*, session: AsyncSession, principal: Principal, exception_
     return row[0]
 
 
+async def lock(*, session: AsyncSession, exception_id: int, tenant_id: int | None = None) -> DeliveryException | None:
+    """The exception re-read under a write lock, so changes to it take turns and version checks hold.
+
+    The tenant's event lock is taken first, as every writer does (app/realtime/ordering.py): one lock order, no deadlock.
+    """
+    if tenant_id is None:
+        tenant_id = (await session.exec(select(DeliveryException.tenant_id).where(DeliveryException.id == exception_id))).first()
+        if tenant_id is None:
+            return None
+    await serialize_event_writers(session, tenant_id)
+    query = select(DeliveryException).where(DeliveryException.id == exception_id, DeliveryException.tenant_id == tenant_id)
+    if (await session.connection()).dialect.name == "sqlite":
+        # SQLite has no row locks: a no-op write takes the database's write lock before the re-read.
+        await session.exec(
+            update(DeliveryException).where(col(DeliveryException.id) == exception_id).values(version=DeliveryException.version)
+        )
+    else:
+        query = query.with_for_update()
+    return (await session.exec(query.execution_options(populate_existing=True))).first()
+
+
 async def get_for_change(*, session: AsyncSession, principal: Principal, exception_id: int) -> DeliveryException:
+    """An exception the caller may see, locked for the change."""
     exc = await get_visible(session=session, principal=principal, exception_id=exception_id)
-    if exc is None:
+    locked = exc and await lock(session=session, exception_id=exc.id, tenant_id=exc.tenant_id)
+    if not locked:
         raise not_found("exception")
-    return exc
+    return locked
 
 
 async def find_by_idempotency_key(*, session: AsyncSession, reporter_id: int, key: str) -> DeliveryException | None:

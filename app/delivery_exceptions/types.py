@@ -19,6 +19,8 @@ from app.tenants.types import DepotType, UserType
 
 StopRef = Annotated["StopType", strawberry.lazy("app.routes.types")]  # noqa: F821
 RouteRef = Annotated["RouteType", strawberry.lazy("app.routes.types")]  # noqa: F821
+NotificationRef = Annotated["NotificationType", strawberry.lazy("app.outreach.types")]  # noqa: F821
+CustomerResponseRef = Annotated["CustomerResponseType", strawberry.lazy("app.outreach.types")]  # noqa: F821
 
 ExceptionKindType = strawberry.enum(ExceptionKind, name="ExceptionKind", description="What went wrong at the stop.")
 ExceptionStatusType = strawberry.enum(ExceptionStatus, name="ExceptionStatus")
@@ -116,3 +118,16 @@ class DeliveryExceptionType:
     @strawberry.field(description="Every step so far, oldest first.")
     async def timeline(self, info: Info) -> list[ExceptionEventType]:
         return [ExceptionEventType.from_row(e) for e in await info.context.loaders.events_by_exception.load(self.row.id)]
+
+    @strawberry.field(description="Messages to the customer about this exception, oldest first (sent, failed, suppressed…).")
+    async def notifications(self, info: Info) -> list[NotificationRef]:
+        from app.outreach.types import NotificationType
+
+        return [NotificationType.from_row(n) for n in await info.context.loaders.notifications_by_exception.load(self.row.id)]
+
+    @strawberry.field(description="What the customer answered (SMS reply, link page, app), oldest first.")
+    async def customer_responses(self, info: Info) -> list[CustomerResponseRef]:
+        from app.outreach.types import CustomerResponseType
+
+        rows = await info.context.loaders.customer_responses_by_exception.load(self.row.id)
+        return [CustomerResponseType.from_row(r) for r in rows]

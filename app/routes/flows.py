@@ -12,7 +12,9 @@ from app.delivery_exceptions.models import ResolutionOutcome
 from app.delivery_exceptions.notices import event_notices
 from app.errors import invalid
 from app.idempotency import ensure_same_request, fingerprint
-from app.realtime.bus import Notice, route_channel
+from app.realtime.models import RouteChangeKind
+from app.realtime.ordering import serialize_event_writers
+from app.realtime.route_events import record_route_change
 from app.routes import service
 from app.routes.models import AttemptOutcome, DeliveryAttempt
 from app.runtime import Runtime, unit_of_work
@@ -43,6 +45,7 @@ async def record_delivery_attempt(runtime: Runtime, principal: Principal, report
             session = uow.session
             # Lock the stop first: a concurrent retry waits here, then finds the first attempt by its key.
             stop, route = await service.get_drivable_stop(session=session, principal=principal, stop_id=report.stop_id)
+            await serialize_event_writers(session, route.tenant_id)  # before the stop's row lock: see app/realtime/ordering.py
             existing = await service.find_attempt_by_key(session=session, driver_id=principal.user_id, idempotency_key=report.idempotency_key)
             if existing is not None:
                 ensure_same_request(existing.request_fingerprint, request_hash)
@@ -53,7 +56,7 @@ async def record_delivery_attempt(runtime: Runtime, principal: Principal, report
                 idempotency_key=report.idempotency_key, fingerprint=request_hash,
             )
             await service.bump_route_version(session=session, route=route)
-            uow.notify(Notice(route_channel(route.tenant_id, route.id), {"type": "STOP_UPDATED", "stopId": stop.id, "routeVersion": route.version}))
+            await record_route_change(uow, route=route, kind=RouteChangeKind.STOP_UPDATED, stop_ids=[stop.id])
             open_exc = await exceptions.open_exception_on_stop(session=session, stop_id=stop.id)
             if open_exc is not None and report.outcome is AttemptOutcome.DELIVERED:
                 event = await close_exception(

@@ -17,6 +17,7 @@ from app.routes.models import (
     Stop,
     StopStatus,
 )
+from app.realtime.ordering import serialize_event_writers
 from app.routes.permissions import may_drive_route, may_see_route
 from app.tenants.models import Depot
 
@@ -35,6 +36,7 @@ async def get_visible_stop(
     """A stop with its route when the caller may see the route; `for_update` locks the stop row (PostgreSQL)."""
     query = select(Stop, Route).join(Route, Route.id == Stop.route_id).where(Stop.id == stop_id)
     if for_update:
+        await serialize_event_writers(session, principal.tenant_id)  # the one lock order: see app/realtime/ordering.py
         query = query.with_for_update(of=Stop)
     row = (await session.exec(query)).first()
     if row is None or not may_see_route(principal, row[1]):

@@ -1,0 +1,52 @@
+"""Any KPI as a time series, bucketed per day or hour on the wall clock of each row's depot."""
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.analytics.service import E, F, Scope, _count_if, _exceptions, _failure_costed, _first_attempts, dialect_for
+
+
+class Kpi(StrEnum):
+    EXCEPTIONS = "EXCEPTIONS"
+    FIRST_TIME_SUCCESS_RATE = "FIRST_TIME_SUCCESS_RATE"
+    FAILED_ATTEMPTS = "FAILED_ATTEMPTS"  # of the stops first attempted in the bucket
+    AVG_RESOLUTION_MINUTES = "AVG_RESOLUTION_MINUTES"
+    P90_RESOLUTION_MINUTES = "P90_RESOLUTION_MINUTES"
+    TOTAL_FAILURE_COST_CENTS = "TOTAL_FAILURE_COST_CENTS"
+    COST_PER_FAILED_ATTEMPT_CENTS = "COST_PER_FAILED_ATTEMPT_CENTS"
+
+
+class Bucket(StrEnum):
+    DAY = "DAY"
+    HOUR = "HOUR"
+
+
+async def series(*, session: AsyncSession, scope: Scope, kpi: Kpi, bucket: Bucket) -> list[tuple[str, float | None]]:
+    """(bucket label, value) in time order; buckets without any row are absent."""
+    dialect = await dialect_for(session=session, scope=scope)
+    per_hour = bucket is Bucket.HOUR
+    if kpi in (Kpi.FIRST_TIME_SUCCESS_RATE, Kpi.FAILED_ATTEMPTS):
+        value = sa.func.sum(F.failed_attempts) if kpi is Kpi.FAILED_ATTEMPTS else 1.0 * _count_if(F.first_delivered) / sa.func.count()
+        if not per_hour:  # the depot's calendar day was stored with the fact row
+            query = _first_attempts(scope, F.first_local_date, value.label("value")).group_by(F.first_local_date).order_by(F.first_local_date)
+            return [(row.first_local_date.isoformat(), float(row.value)) for row in (await session.exec(query)).all()]
+        query, local = dialect.with_local_time(_first_attempts(scope), F.first_attempt_at, F.depot_id)
+    else:
+        query, local = dialect.with_local_time(_exceptions(scope), E.reported_at, E.depot_id)
+        minutes = dialect.seconds_between(E.reported_at, E.resolved_at) / 60.0
+        if kpi is Kpi.P90_RESOLUTION_MINUTES:
+            label, seconds = local.bucket(per_hour).label("bucket"), minutes.label("minutes")
+            source = query.add_columns(label, seconds).where(E.resolved_at.is_not(None))
+            p90 = dialect.p90(seconds, source, group=label)
+            rows = (await session.exec(p90.order_by(sa.text("1")))).all()
+            return [(row[0], float(row[1])) for row in rows]
+        value, query = {
+            Kpi.EXCEPTIONS: (sa.func.count(), query),
+            Kpi.AVG_RESOLUTION_MINUTES: (sa.func.avg(minutes), query.where(E.resolved_at.is_not(None))),
+            Kpi.TOTAL_FAILURE_COST_CENTS: (sa.func.sum(E.failure_cost_cents), query.where(_failure_costed())),
+            Kpi.COST_PER_FAILED_ATTEMPT_CENTS: (1.0 * sa.func.avg(E.failure_cost_cents), query.where(_failure_costed())),
+        }[kpi]
+    label = local.bucket(per_hour).label("bucket")
+    rows = (await session.exec(query.add_columns(label, value.label("value")).group_by(label).order_by(label))).all()
+    return [(row.bucket, float(row.value) if row.value is not None else None) for row in rows]

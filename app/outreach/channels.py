@@ -1,0 +1,206 @@
+"""Where messages go: one small interface, Twilio SMS, FCM push, and a console sender for the embedded mode."""
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import quote
+
+import httpx
+import jwt
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from app.config import Settings
+from app.outreach.models import NotificationChannel
+from app.outreach.redaction import redact
+
+log = logging.getLogger(__name__)
+
+FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
+GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - an endpoint, not a secret
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    notification_id: int
+    idempotency_key: str
+    channel: NotificationChannel
+    recipient: str
+    body: str
+    title: str = ""
+    data: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider: str
+    provider_message_id: str | None
+    provider_status: str | None
+
+
+class SendError(Exception):
+    """The provider did not take the message; `transient` says whether trying again may help."""
+
+    def __init__(self, reason: str, *, transient: bool, recipient_gone: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.transient = transient
+        self.recipient_gone = recipient_gone  # opted out at the carrier, or app uninstalled
+
+
+class Sender(Protocol):
+    name: str
+
+    async def send(self, message: OutboundMessage) -> SendResult: ...
+
+    async def aclose(self) -> None: ...
+
+
+def mask_recipient(recipient: str) -> str:
+    return recipient[:4] + "…" + recipient[-2:] if len(recipient) > 8 else "…"
+
+
+class ConsoleSender:
+    """The embedded default: the message goes to the log (without link tokens), nothing leaves the machine."""
+
+    def __init__(self, channel: NotificationChannel) -> None:
+        self.name = f"console-{channel.value.lower()}"
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        log.info(
+            "customer message (console sender): %s", redact(message.body),
+            extra={"notificationId": message.notification_id, "channel": message.channel.value,
+                   "to": mask_recipient(message.recipient)},
+        )
+        return SendResult(provider=self.name, provider_message_id=f"console-{message.notification_id}", provider_status="logged")
+
+    async def aclose(self) -> None:
+        return None
+
+
+class TwilioSms:
+    """SMS through the real twilio SDK; its sync client runs in a thread so the event loop never blocks."""
+
+    name = "twilio"
+
+    def __init__(self, settings: Settings) -> None:
+        quiet = logging.getLogger("app.outreach.twilio_http")
+        quiet.setLevel(logging.WARNING)  # the SDK logs every request at INFO
+        self.client = Client(
+            settings.twilio_account_sid, settings.twilio_auth_token,
+            http_client=TwilioHttpClient(timeout=15, logger=quiet),
+        )
+        self.client.api.base_url = settings.twilio_api_base_url.rstrip("/")
+        service_sid = settings.twilio_messaging_service_sid
+        self.sender = {"messaging_service_sid": service_sid} if service_sid else {"from_": settings.twilio_from_number}
+        self.status_callback = f"{settings.public_base_url.rstrip('/')}/webhooks/twilio/status"
+
+    def _create(self, message: OutboundMessage) -> SendResult:
+        created = self.client.messages.create(
+            to=message.recipient, body=message.body,
+            # Twilio has no idempotency key on message creation: the key travels in the callback URL, and the
+            # outbox's claim guarantees one create call per row.
+            status_callback=f"{self.status_callback}?key={quote(message.idempotency_key)}",
+            **self.sender,
+        )
+        return SendResult(provider=self.name, provider_message_id=created.sid, provider_status=created.status)
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        try:
+            return await asyncio.to_thread(self._create, message)
+        except TwilioRestException as error:
+            transient = error.status == 429 or error.status >= 500
+            # 21610: the recipient replied STOP to this sender at the carrier.
+            raise SendError(f"twilio {error.status} code {error.code}: {error.msg}"[:500], transient=transient,
+                            recipient_gone=error.code == 21610) from None
+        except (requests.RequestException, TwilioException) as error:
+            raise SendError(f"twilio unreachable: {error.__class__.__name__}", transient=True) from None
+
+    async def aclose(self) -> None:
+        session = self.client.http_client.session
+        if session is not None:
+            session.close()
+
+
+class FcmPush:
+    """Push through FCM HTTP v1: a service-account JWT is traded for an OAuth token, then messages:send."""
+
+    name = "fcm"
+
+    def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None) -> None:
+        account = json.loads(Path(settings.fcm_service_account_file).read_text())
+        self.client_email = account["client_email"]
+        self.private_key = account["private_key"]
+        self.token_url = settings.fcm_token_url or account.get("token_uri") or GOOGLE_TOKEN_URL
+        self.send_url = f"{settings.fcm_api_base_url.rstrip('/')}/v1/projects/{settings.fcm_project_id}/messages:send"
+        self.http = http or httpx.AsyncClient(timeout=15)
+        self._access_token: str | None = None
+        self._expires_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def _token(self) -> str:
+        async with self._lock:
+            if self._access_token and time.time() < self._expires_at - 60:
+                return self._access_token
+            now = int(time.time())
+            assertion = jwt.encode(
+                {"iss": self.client_email, "scope": FCM_SCOPE, "aud": self.token_url, "iat": now, "exp": now + 3600},
+                self.private_key, algorithm="RS256",
+            )
+            response = await self.http.post(
+                self.token_url, data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
+            )
+            if response.status_code != 200:
+                raise SendError(f"fcm oauth token refused ({response.status_code})", transient=response.status_code >= 500)
+            body = response.json()
+            self._access_token, self._expires_at = body["access_token"], now + float(body.get("expires_in", 3600))
+            return self._access_token
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        payload = {"message": {
+            "token": message.recipient,
+            "notification": {"title": message.title, "body": message.body},
+            "data": {"notificationId": str(message.notification_id), "idempotencyKey": message.idempotency_key, **message.data},
+        }}
+        try:
+            response = await self.http.post(self.send_url, json=payload, headers={"Authorization": f"Bearer {await self._token()}"})
+        except httpx.TransportError as error:
+            raise SendError(f"fcm unreachable: {error.__class__.__name__}", transient=True) from None
+        if response.status_code == 200:
+            return SendResult(provider=self.name, provider_message_id=response.json().get("name"), provider_status="accepted")
+        if response.status_code == 401:
+            self._access_token = None  # expired early or revoked: fetch a new one on the retry
+        status = _fcm_error_status(response)
+        transient = response.status_code in (401, 429) or response.status_code >= 500
+        raise SendError(f"fcm {response.status_code} {status}"[:500], transient=transient,
+                        recipient_gone=status in ("UNREGISTERED", "NOT_FOUND"))
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def _fcm_error_status(response: httpx.Response) -> str:
+    try:
+        error = response.json().get("error", {})
+        codes = [d.get("errorCode") for d in error.get("details", []) if d.get("errorCode")]
+        return codes[0] if codes else str(error.get("status", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
+def build_senders(settings: Settings) -> dict[NotificationChannel, Sender]:
+    """The real providers that are configured, the console sender for the others."""
+    sms: Sender = (
+        TwilioSms(settings) if settings.twilio_account_sid and settings.twilio_auth_token
+        else ConsoleSender(NotificationChannel.SMS)
+    )
+    push: Sender = (
+        FcmPush(settings) if settings.fcm_project_id and settings.fcm_service_account_file
+        else ConsoleSender(NotificationChannel.PUSH)
+    )
+    return {NotificationChannel.SMS: sms, NotificationChannel.PUSH: push}

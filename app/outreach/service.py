@@ -1,0 +1,191 @@
+"""Outreach queries and state changes: outbox rows, opt-outs, answers. No I/O beyond the database, no commits."""
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import col, delete, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.customers.models import Customer
+from app.db import utcnow
+from app.outreach.models import (
+    CustomerResponse,
+    Notification,
+    NotificationChannel,
+    NotificationStatus,
+    OptOut,
+    PushDevice,
+)
+from app.outreach.redaction import redact
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def in_quiet_hours(customer: Customer, at: datetime) -> bool:
+    """True when `at`, read on the customer's wall clock, falls in their quiet hours (which may span midnight)."""
+    start, end = customer.quiet_hours_start, customer.quiet_hours_end
+    if start is None or end is None or start == end:
+        return False
+    local: time = at.astimezone(_zone(customer.timezone)).time().replace(tzinfo=None)
+    return start <= local < end if start < end else local >= start or local < end
+
+
+def local_time(customer: Customer | None, at: datetime) -> datetime:
+    return at.astimezone(_zone(customer.timezone if customer else None))
+
+
+async def is_opted_out(*, session: AsyncSession, tenant_id: int, phone: str) -> bool:
+    row = await session.exec(select(OptOut.id).where(OptOut.tenant_id == tenant_id, OptOut.phone == phone))
+    return row.first() is not None
+
+
+async def opt_out(*, session: AsyncSession, tenant_id: int, phone: str, keyword: str) -> bool:
+    """Record the opt-out; False when the number had already opted out."""
+    if await is_opted_out(session=session, tenant_id=tenant_id, phone=phone):
+        return False
+    session.add(OptOut(tenant_id=tenant_id, phone=phone, keyword=keyword[:20]))
+    return True
+
+
+async def opt_in(*, session: AsyncSession, tenant_id: int, phone: str) -> bool:
+    """Forget the opt-out; False when there was none."""
+    result = await session.exec(delete(OptOut).where(OptOut.tenant_id == tenant_id, OptOut.phone == phone))
+    return result.rowcount > 0
+
+
+async def active_push_token(*, session: AsyncSession, tenant_id: int, customer_id: int) -> str | None:
+    rows = await session.exec(
+        select(PushDevice.token)
+        .where(PushDevice.tenant_id == tenant_id, PushDevice.customer_id == customer_id, PushDevice.active)
+        .order_by(col(PushDevice.id).desc())
+    )
+    return rows.first()
+
+
+async def deactivate_push_token(*, session: AsyncSession, tenant_id: int, token: str) -> None:
+    await session.exec(
+        update(PushDevice).where(PushDevice.tenant_id == tenant_id, PushDevice.token == token).values(active=False)
+    )
+
+
+async def suppression_reason(
+    *, session: AsyncSession, tenant_id: int, channel: NotificationChannel, recipient: str | None,
+    customer: Customer | None, at: datetime,
+) -> str | None:
+    """Why this message must not go out now, or None when it may."""
+    if not recipient:
+        return "no phone number or app installation to reach the customer"
+    if channel is NotificationChannel.SMS and await is_opted_out(session=session, tenant_id=tenant_id, phone=recipient):
+        return "the customer opted out of SMS (STOP)"
+    if customer is not None and in_quiet_hours(customer, at):
+        local = local_time(customer, at).strftime("%H:%M %Z")
+        return f"quiet hours of the customer ({customer.quiet_hours_start:%H:%M}-{customer.quiet_hours_end:%H:%M}, it is {local})"
+    return None
+
+
+def close(row: Notification, status: NotificationStatus, reason: str | None = None) -> None:
+    """Move the row on; once it is final the stored text keeps no one-time code (it was only needed to send)."""
+    if status is not NotificationStatus.PENDING:
+        row.body = redact(row.body)
+    row.status = status
+    row.failure_reason = reason[:500] if reason else row.failure_reason
+    row.updated_at = utcnow()
+
+
+async def claim_due(*, session: AsyncSession, limit: int, now: datetime) -> list[int]:
+    """Take up to `limit` due rows for this worker: PENDING → SENDING, atomically, skipping rows another worker holds."""
+    due = (
+        select(Notification.id)
+        .where(Notification.status == NotificationStatus.PENDING, Notification.send_after <= now)
+        .order_by(col(Notification.send_after), col(Notification.id))
+        .limit(limit)
+    )
+    claim = update(Notification).values(
+        status=NotificationStatus.SENDING, claimed_at=now, attempts=Notification.attempts + 1, updated_at=now
+    )
+    if session.bind.dialect.name == "postgresql":
+        # Two statements on purpose: inside one UPDATE, PostgreSQL may rescan a LIMIT … SKIP LOCKED subquery and,
+        # skipping the rows the UPDATE itself just changed, claim far more than `limit`.
+        ids = list((await session.exec(due.with_for_update(skip_locked=True))).all())
+        if ids:
+            await session.exec(claim.where(col(Notification.id).in_(ids)))
+        return sorted(ids)
+    # SQLite has one writer at a time: the UPDATE, with the status condition repeated, is the whole claim.
+    claim = claim.where(col(Notification.id).in_(due.scalar_subquery()), Notification.status == NotificationStatus.PENDING)
+    return sorted((await session.exec(claim.returning(Notification.id))).scalars().all())
+
+
+async def give_up_stale_claims(*, session: AsyncSession, older_than: datetime) -> int:
+    """Rows a worker claimed and never finished: the send may have happened, so fail them instead of resending."""
+    result = await session.exec(
+        update(Notification)
+        .where(Notification.status == NotificationStatus.SENDING, col(Notification.claimed_at) < older_than)
+        .values(
+            status=NotificationStatus.FAILED, updated_at=utcnow(),
+            failure_reason="outcome unknown: the worker stopped while sending; not retried to avoid a duplicate",
+        )
+    )
+    return result.rowcount
+
+
+def retry_delay(*, attempts: int, base_seconds: float, cap_seconds: float) -> timedelta:
+    """Exponential backoff: base, 2×base, 4×base… never more than the cap."""
+    return timedelta(seconds=min(cap_seconds, base_seconds * 2 ** max(0, attempts - 1)))
+
+
+async def find_by_provider_id(*, session: AsyncSession, provider_message_id: str) -> Notification | None:
+    rows = await session.exec(select(Notification).where(Notification.provider_message_id == provider_message_id))
+    return rows.first()
+
+
+async def latest_sent_to(*, session: AsyncSession, phone: str) -> Notification | None:
+    """The most recent message that went out to this number: it tells which tenant and stop a reply is about."""
+    rows = await session.exec(
+        select(Notification)
+        .where(
+            Notification.recipient == phone, Notification.channel == NotificationChannel.SMS,
+            col(Notification.status).in_([NotificationStatus.SENT, NotificationStatus.DELIVERED]),
+        )
+        .order_by(col(Notification.id).desc())
+        .limit(1)
+    )
+    return rows.first()
+
+
+async def tenants_that_messaged(*, session: AsyncSession, phone: str) -> list[int]:
+    rows = await session.exec(select(Notification.tenant_id).where(Notification.recipient == phone).distinct())
+    return sorted(rows.all())
+
+
+async def cancel_pending_for_run(*, session: AsyncSession, run_id: int, reason: str) -> int:
+    result = await session.exec(
+        update(Notification)
+        .where(Notification.sequence_run_id == run_id, Notification.status == NotificationStatus.PENDING)
+        .values(status=NotificationStatus.CANCELLED, failure_reason=reason, updated_at=utcnow())
+    )
+    return result.rowcount
+
+
+async def responses_for_exception(*, session: AsyncSession, tenant_id: int, exception_id: int) -> list[CustomerResponse]:
+    rows = await session.exec(
+        select(CustomerResponse)
+        .where(CustomerResponse.tenant_id == tenant_id, CustomerResponse.exception_id == exception_id)
+        .order_by(col(CustomerResponse.id))
+    )
+    return list(rows.all())
+
+
+def next_windows(*, window_start: datetime, window_end: datetime, now: datetime, count: int = 3) -> list[tuple[datetime, datetime]]:
+    """The same time window on the next days that are still ahead: what a reschedule can offer without a planner."""
+    windows: list[tuple[datetime, datetime]] = []
+    day = 1
+    while len(windows) < count:
+        start, end = window_start + timedelta(days=day), window_end + timedelta(days=day)
+        if start > now:
+            windows.append((start, end))
+        day += 1
+    return windows

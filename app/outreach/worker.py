@@ -1,0 +1,185 @@
+"""The outbox dispatcher: claims due rows, sends them once, records what the provider said, retries with backoff."""
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import timedelta
+
+from app.customers.models import Customer
+from app.db import utcnow
+from app.delivery_exceptions import service as exceptions
+from app.delivery_exceptions.models import ExceptionStatus
+from app.delivery_exceptions.notices import event_notices
+from app.outreach import service
+from app.outreach.answers import lock_exception, propose_policy_fallback
+from app.outreach.channels import (
+    OutboundMessage,
+    Sender,
+    SendError,
+    SendResult,
+    build_senders,
+)
+from app.outreach.flows import OUTBOX_CHANNEL, enqueue_sms_fallback
+from app.outreach.links import with_link
+from app.outreach.models import (
+    NO_ANSWER_PURPOSE,
+    Notification,
+    NotificationChannel,
+    NotificationStatus,
+)
+from app.outreach.sequences import plan_due_sequences, reason_to_skip_step
+from app.outreach.templates import render
+from app.runtime import Runtime, unit_of_work
+
+log = logging.getLogger(__name__)
+
+SEQUENCE_PLANNING_SECONDS = 30.0
+
+
+class OutboxWorker:
+    """One dispatcher loop; run as many as you like, in as many processes: a row is claimed by exactly one."""
+
+    def __init__(self, runtime: Runtime, senders: dict[NotificationChannel, Sender] | None = None) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.senders = senders or build_senders(runtime.settings)
+        self._wake = asyncio.Event()
+
+    async def run_once(self) -> int:
+        """Claim one batch of due rows and send them; returns how many rows were claimed."""
+        now = utcnow()
+        async with self.runtime.sessionmaker() as session, session.begin():
+            lease = timedelta(seconds=self.settings.outbox_send_lease_seconds)
+            await service.give_up_stale_claims(session=session, older_than=now - lease)
+            ids = await service.claim_due(session=session, limit=self.settings.outbox_batch_size, now=now)
+        await asyncio.gather(*(self._deliver(notification_id) for notification_id in ids))
+        return len(ids)
+
+    async def _deliver(self, notification_id: int) -> None:
+        async with self.runtime.sessionmaker() as session:
+            row = await session.get(Notification, notification_id)
+            customer = await session.get(Customer, row.customer_id) if row.customer_id else None
+            skip = await reason_to_skip_step(session=session, row=row)
+            suppress = None if skip else await service.suppression_reason(
+                session=session, tenant_id=row.tenant_id, channel=row.channel, recipient=row.recipient,
+                customer=customer, at=utcnow(),
+            )
+        if skip or suppress:
+            await self._finish(notification_id, NotificationStatus.CANCELLED if skip else NotificationStatus.SUPPRESSED, skip or suppress)
+            return
+        message = OutboundMessage(
+            notification_id=row.id, idempotency_key=row.idempotency_key, channel=row.channel, recipient=row.recipient,
+            body=with_link(self.settings, row.body, tenant_id=row.tenant_id, stop_id=row.stop_id, exception_id=row.exception_id),
+            title=render("push.title", customer.language if customer else None),
+        )
+        try:
+            result = await self.senders[row.channel].send(message)
+        except SendError as error:
+            await self._record_failure(notification_id, error)
+        except Exception as error:  # a bug in a sender must not leave the row claimed forever
+            log.exception("sender crashed", extra={"notificationId": notification_id})
+            await self._record_failure(notification_id, SendError(f"sender error: {error.__class__.__name__}", transient=False))
+        else:
+            await self._record_sent(notification_id, result)
+
+    async def _finish(self, notification_id: int, status: NotificationStatus, reason: str) -> None:
+        async with unit_of_work(self.runtime) as uow:
+            row = await uow.session.get(Notification, notification_id)
+            service.close(row, status, reason)
+            uow.session.add(row)
+
+    async def _record_sent(self, notification_id: int, result: SendResult) -> None:
+        async with unit_of_work(self.runtime) as uow:
+            row = await uow.session.get(Notification, notification_id)
+            service.close(row, NotificationStatus.SENT)
+            row.sent_at = utcnow()
+            row.provider, row.provider_message_id, row.provider_status = result.provider, result.provider_message_id, result.provider_status
+            uow.session.add(row)
+        log.info("customer message sent", extra={"notificationId": notification_id, "provider": result.provider})
+        if row.exception_id is not None:
+            await self._mark_customer_contacted(row)
+        if row.purpose == NO_ANSWER_PURPOSE and row.stop_id is not None:
+            await self._fall_back(row)
+
+    async def _record_failure(self, notification_id: int, error: SendError) -> None:
+        async with unit_of_work(self.runtime) as uow:
+            row = await uow.session.get(Notification, notification_id)
+            if error.transient and row.attempts < self.settings.outbox_max_attempts:
+                delay = service.retry_delay(
+                    attempts=row.attempts, base_seconds=self.settings.outbox_backoff_seconds,
+                    cap_seconds=self.settings.outbox_backoff_cap_seconds,
+                )
+                row.send_after = utcnow() + delay
+                service.close(row, NotificationStatus.PENDING, f"attempt {row.attempts} failed: {error.reason}")
+                uow.session.add(row)
+                return
+            gave_up = f"gave up after {row.attempts} attempts: " if error.transient else ""
+            text = row.body
+            service.close(row, NotificationStatus.FAILED, gave_up + error.reason)
+            uow.session.add(row)
+            if error.recipient_gone and row.channel is NotificationChannel.PUSH:
+                await service.deactivate_push_token(session=uow.session, tenant_id=row.tenant_id, token=row.recipient)
+            if error.recipient_gone and row.channel is NotificationChannel.SMS:
+                await service.opt_out(session=uow.session, tenant_id=row.tenant_id, phone=row.recipient, keyword="CARRIER")
+            if row.channel is NotificationChannel.PUSH:
+                await enqueue_sms_fallback(uow, row, text)
+        log.warning("customer message failed", extra={"notificationId": notification_id, "reason": error.reason})
+
+    async def _mark_customer_contacted(self, row: Notification) -> None:
+        """The first message out moves an OPEN exception to CONTACTING_CUSTOMER, as its own small transaction."""
+        try:
+            async with unit_of_work(self.runtime) as uow:
+                exc = await lock_exception(uow.session, row.exception_id)
+                if exc is None or exc.status is not ExceptionStatus.OPEN:
+                    return
+                event = exceptions.change_status(
+                    session=uow.session, principal=None, exc=exc, expected_version=exc.version,
+                    status=ExceptionStatus.CONTACTING_CUSTOMER, note=f"{row.channel.value} sent to the customer",
+                )
+                event.payload = {**event.payload, "notificationId": row.id}
+                await uow.session.flush()
+                uow.notify(*event_notices(event))
+        except Exception:  # the message is out and recorded; a lost status race is not worth failing the worker
+            log.warning("could not mark the exception as contacting the customer", extra={"exceptionId": row.exception_id}, exc_info=True)
+
+    async def _fall_back(self, row: Notification) -> None:
+        try:
+            await propose_policy_fallback(self.runtime, stop_id=row.stop_id)
+        except Exception:  # the reminder is out; the dispatcher still sees the unanswered exception
+            log.warning("no-answer fallback failed", extra={"notificationId": row.id}, exc_info=True)
+
+    def _on_notice(self, _channel: str, _payload: object) -> None:
+        self._wake.set()
+
+    async def run_forever(self, stop: asyncio.Event | None = None) -> None:
+        """Send until `stop` is set; a commit that queues a message wakes the loop at once, else it polls."""
+        stop = stop or asyncio.Event()
+        await self.runtime.bus.listen(OUTBOX_CHANNEL, self._on_notice)
+        next_planning = 0.0
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    if time.monotonic() >= next_planning:
+                        await plan_due_sequences(self.runtime)
+                        next_planning = time.monotonic() + SEQUENCE_PLANNING_SECONDS
+                    claimed = await self.run_once()
+                except Exception:  # a database hiccup: log, wait, go on
+                    log.exception("outbox worker iteration failed")
+                    claimed = 0
+                if claimed >= self.settings.outbox_batch_size:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._either(stop), timeout=self.settings.worker_poll_seconds)
+        finally:
+            self.runtime.bus.unlisten(OUTBOX_CHANNEL, self._on_notice)
+            for sender in self.senders.values():
+                await sender.aclose()
+
+    async def _either(self, stop: asyncio.Event) -> None:
+        waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()

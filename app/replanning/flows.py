@@ -1,0 +1,244 @@
+"""Replanning with side effects: read the route, solve outside the transaction, write a new version, tell people."""
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from app.auth.principal import Principal
+from app.config import Settings
+from app.customers.models import Customer
+from app.db import utcnow
+from app.errors import DomainError, ErrorCode, ensure_version, invalid, not_found
+from app.outreach.flows import enqueue_sms
+from app.outreach.service import local_time
+from app.realtime.bus import Notice, route_channel
+from app.realtime.models import RouteChangeKind
+from app.realtime.route_events import record_route_change
+from app.replanning import service
+from app.replanning.matrix import MatrixError, MatrixProvider, Point, matrix_provider_from_settings
+from app.replanning.models import RoutePlan
+from app.replanning.pool import SolverPool, SolverTimeout, SolverUnavailable, default_pool
+from app.replanning.problem_builder import ProposedRoute, RouteSnapshot, build_problem, propose, with_matrix
+from app.replanning.service import EtaChange
+from app.replanning.rebalance import build_fleet_problem, fleet_points, propose_fleet
+from app.replanning.solver import Plan, Problem, ProblemError
+from app.routes.models import Route
+from app.runtime import Runtime, UnitOfWork, unit_of_work
+
+ETA_PURPOSE = "ETA_CHANGED"
+REBALANCE_REASON = "DEPOT_REBALANCE"
+# VROOM returns its best plan so far at this share of the time limit, leaving the rest for the process hop.
+SOLVER_SHARE_OF_TIMEOUT = 0.75
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A plan for a route that has not been written: what was read, and what the solver proposes."""
+
+    snapshot: RouteSnapshot
+    route: ProposedRoute
+
+
+@dataclass(frozen=True)
+class Replanned:
+    """The route's new version, its stored plan and the proposal it came from."""
+
+    route: Route
+    plan: RoutePlan
+    proposal: Proposal
+
+
+@lru_cache(maxsize=8)
+def _cached_provider(osrm_url: str | None, speed_kmh: float) -> MatrixProvider:
+    """One cached provider per configuration, so matrices are reused across replans."""
+    return matrix_provider_from_settings(osrm_url, speed_kmh)
+
+
+def matrix_provider(settings: Settings) -> MatrixProvider:
+    """The travel-time source the settings choose (OSRM when DETOUR_OSRM_URL is set)."""
+    return _cached_provider(settings.osrm_url, settings.average_speed_kmh)
+
+
+async def propose_for(snapshot: RouteSnapshot, settings: Settings, pool: SolverPool | None = None) -> ProposedRoute:
+    """Solve the snapshot in the solver pool; any failure to plan is a REPLANNING_FAILED error."""
+    problem, closed = build_problem(snapshot, **_search_limits(settings))
+    plan, durations = await _solve(problem, snapshot.points(), settings, pool)
+    return propose(snapshot, plan, closed, durations)
+
+
+async def propose_fleet_for(
+    snapshots: list[RouteSnapshot], settings: Settings, pool: SolverPool | None = None,
+) -> dict[int, ProposedRoute]:
+    """Solve several routes of one depot together; their remaining stops may change route."""
+    problem, closed = build_fleet_problem(snapshots, **_search_limits(settings))
+    plan, durations = await _solve(problem, fleet_points(snapshots), settings, pool)
+    return propose_fleet(snapshots, plan, closed, durations)
+
+
+def _search_limits(settings: Settings) -> dict[str, int]:
+    """VROOM's exploration level and its own time limit, inside the pool's."""
+    timeout_ms = max(1, int(settings.replan_solver_timeout_seconds * 1000 * SOLVER_SHARE_OF_TIMEOUT))
+    return {"exploration_level": settings.replan_exploration_level, "timeout_ms": timeout_ms}
+
+
+async def _solve(
+    problem: Problem, points: list[Point], settings: Settings, pool: SolverPool | None,
+) -> tuple[Plan, list[list[int]]]:
+    """The plan over the points' travel matrix, and the matrix's durations; failures become REPLANNING_FAILED."""
+    try:
+        matrix = await matrix_provider(settings).matrix(points)
+        solving = with_matrix(problem, matrix)
+        plan = await (pool or default_pool()).solve(solving, timeout_s=settings.replan_solver_timeout_seconds)
+    except (MatrixError, ProblemError, SolverTimeout, SolverUnavailable) as error:
+        raise DomainError(ErrorCode.REPLANNING_FAILED, f"the route could not be replanned: {error}", field="routeId") from None
+    return plan, matrix.durations
+
+
+async def preview_replan(
+    runtime: Runtime, principal: Principal, *, route_id: int, serving_stop_id: int | None = None, now: datetime | None = None,
+) -> Proposal:
+    """The order and ETAs a replan would give now, without writing anything."""
+    async with runtime.sessionmaker() as session:
+        route = await service.get_replannable_route(session=session, principal=principal, route_id=route_id)
+        snapshot = await service.read_snapshot(session=session, route=route, now=now or utcnow(), serving_stop_id=serving_stop_id)
+    return Proposal(snapshot, await propose_for(snapshot, runtime.settings))
+
+
+async def replan_route(
+    runtime: Runtime, principal: Principal, *, route_id: int, expected_version: int, serving_stop_id: int | None = None,
+    reason: str = "DISPATCHER_REQUEST", now: datetime | None = None,
+) -> Replanned:
+    """Replan the remaining stops as a new route version; the solve runs between two short transactions."""
+    async with runtime.sessionmaker() as session:
+        route = await service.get_replannable_route(session=session, principal=principal, route_id=route_id)
+        ensure_version(current=route.version, expected=expected_version, what="the route")
+        snapshot = await service.read_snapshot(session=session, route=route, now=now or utcnow(), serving_stop_id=serving_stop_id)
+    proposal = Proposal(snapshot, await propose_for(snapshot, runtime.settings))
+    async with unit_of_work(runtime) as uow:
+        return await write_proposal(uow, runtime.settings, proposal, created_by=principal.user_id, reason=reason)
+
+
+async def rebalance_routes(
+    runtime: Runtime, principal: Principal, *, expected_versions: dict[int, int], now: datetime | None = None,
+) -> list[Replanned]:
+    """Share the remaining stops of routes that have not left the depot out again across their vans, as new versions."""
+    moment = now or utcnow()
+    async with runtime.sessionmaker() as session:
+        routes = await service.get_rebalanceable_routes(session=session, principal=principal, route_ids=list(expected_versions))
+        snapshots = []
+        for route in routes:
+            ensure_version(current=route.version, expected=expected_versions[route.id], what=f"route {route.id}")
+            snapshot = await service.read_snapshot(session=session, route=route, now=moment, require_remaining=False)
+            # The vans are still at the depot, whatever a driver's phone reported last.
+            snapshots.append(replace(snapshot, start=snapshot.depot, start_source="DEPOT", serving_stop_id=None))
+    if not any(snapshot.remaining for snapshot in snapshots):
+        raise invalid("the routes have no remaining stops to share out", "routes")
+    proposals = await propose_fleet_for(snapshots, runtime.settings)
+    async with unit_of_work(runtime) as uow:
+        return await write_proposals(
+            uow, runtime.settings, [Proposal(s, proposals[s.route_id]) for s in snapshots], created_by=principal.user_id,
+            reason=REBALANCE_REASON,
+        )
+
+
+async def replan_in_transaction(
+    uow: UnitOfWork, settings: Settings, *, route_id: int, reason: str, announce: bool = True, pool: SolverPool | None = None,
+) -> Replanned:
+    """Replan inside the caller's transaction (for callers that already hold one); the solve still runs in the pool."""
+    await uow.session.flush()  # sessions do not autoflush: read what the caller changed (a new address, a version)
+    route = await uow.session.get(Route, route_id)
+    if route is None:
+        raise not_found("route", "routeId")
+    snapshot = await service.read_snapshot(session=uow.session, route=route, now=utcnow())
+    proposal = Proposal(snapshot, await propose_for(snapshot, settings, pool))
+    return await write_proposal(uow, settings, proposal, created_by=None, reason=reason, announce=announce)
+
+
+async def write_proposal(
+    uow: UnitOfWork, settings: Settings, proposal: Proposal, *, created_by: int | None, reason: str, announce: bool = True,
+) -> Replanned:
+    """Store the proposal as the next route version and queue ETA messages; announce it (event + notices) unless the caller does."""
+    [replanned] = await write_proposals(uow, settings, [proposal], created_by=created_by, reason=reason, announce=announce)
+    return replanned
+
+
+async def write_proposals(
+    uow: UnitOfWork, settings: Settings, proposals: list[Proposal], *, created_by: int | None, reason: str, announce: bool = True,
+) -> list[Replanned]:
+    """Store each proposal as its route's next version (all or none), message moved ETAs, announce each route."""
+    documents = [plan_document(proposal, reason=reason, settings=settings) for proposal in proposals]
+    written = await service.write_new_versions(
+        session=uow.session, proposals=[(p.snapshot, p.route, d) for p, d in zip(proposals, documents)],
+        created_by=created_by, reason=reason, eta_threshold=timedelta(minutes=settings.replan_eta_notify_minutes),
+    )
+    for new, proposal, document in zip(written, proposals, documents):
+        notified = await _notify_moved_etas(uow, new.route, new.eta_changes)
+        new.plan.plan = {**document, "etaChanges": [_eta_change_json(change, change.stop_id in notified) for change in new.eta_changes]}
+        uow.session.add(new.plan)
+    await uow.session.flush()
+    if announce:
+        for new, proposal in zip(written, proposals):
+            await _announce(uow, new, proposal, reason)
+    return [Replanned(new.route, new.plan, proposal) for new, proposal in zip(written, proposals)]
+
+
+async def _announce(uow: UnitOfWork, new: service.NewVersion, proposal: Proposal, reason: str) -> None:
+    """The route event the driver's routeUpdates streams, and the notice on the route channel."""
+    route, plan_id = new.route, new.plan.id
+    completed = {stop.id for stop in proposal.snapshot.completed}
+    # Every stop that got a new place or ETA, including any that moved to another route.
+    touched = sorted({stop.id for stop in proposal.snapshot.remaining} | (proposal.route.sequences.keys() - completed))
+    await record_route_change(
+        uow, route=route, kind=RouteChangeKind.ROUTE_REPLANNED, stop_ids=touched, payload={"planId": plan_id, "reason": reason},
+    )
+    notice = {"type": "ROUTE_REPLANNED", "routeId": route.id, "version": route.version, "planId": plan_id}
+    uow.notify(Notice(route_channel(route.tenant_id, route.id), notice))
+
+
+def plan_document(proposal: Proposal, *, reason: str, settings: Settings) -> dict[str, Any]:
+    """The stored plan: where it started, the order and times, what was left out and why, and the totals."""
+    snapshot, route = proposal.snapshot, proposal.route
+    return {
+        "reason": reason,
+        "basedOnVersion": snapshot.version,
+        "departure": snapshot.departure.isoformat(),
+        "start": {"lat": snapshot.start[0], "lon": snapshot.start[1], "source": snapshot.start_source},
+        "servingStopId": snapshot.serving_stop_id,
+        "stops": [
+            {
+                "stopId": s.stop_id, "sequence": s.sequence, "arrival": s.arrival.isoformat(), "eta": s.eta.isoformat(),
+                "departure": s.departure.isoformat(),
+            }
+            for s in route.planned
+        ],
+        "unassigned": [{"stopId": u.stop_id, "sequence": u.sequence, "reason": u.reason.value, "detail": u.detail} for u in route.unassigned],
+        "durationSeconds": route.duration_seconds,
+        "previousDurationSeconds": route.previous_duration_seconds,
+        "distanceMeters": route.distance_m,
+        "cost": route.cost,
+        "matrix": "OSRM" if settings.osrm_url else "HAVERSINE",
+        "explorationLevel": settings.replan_exploration_level,
+    }
+
+
+async def _notify_moved_etas(uow: UnitOfWork, route: Route, changes: list[EtaChange]) -> set[int]:
+    """Queue an SMS for each customer whose ETA moved; returns the stops whose customer was messaged."""
+    notified = set()
+    for change in changes:
+        customer = await uow.session.get(Customer, change.customer_id)
+        if customer is None or customer.tenant_id != route.tenant_id or not customer.phone:
+            continue
+        text = f"Update on your delivery: the driver now expects to reach you around {local_time(customer, change.current):%H:%M}."
+        await enqueue_sms(
+            uow, tenant_id=route.tenant_id, to_phone=customer.phone, text=text, purpose=ETA_PURPOSE,
+            customer_id=customer.id, stop_id=change.stop_id,
+        )
+        notified.add(change.stop_id)
+    return notified
+
+
+def _eta_change_json(change: EtaChange, notified: bool) -> dict[str, Any]:
+    return {
+        "stopId": change.stop_id, "customerId": change.customer_id, "from": change.previous.isoformat(),
+        "to": change.current.isoformat(), "minutes": change.minutes, "notified": notified,
+    }

@@ -1,0 +1,152 @@
+"""Local HTTP servers that speak Twilio's Messages API and FCM HTTP v1 (with its OAuth token endpoint)."""
+import base64
+import json
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Messages\.json$")
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    form: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+    at: float = field(default_factory=time.perf_counter)
+
+
+class _Server:
+    """A ThreadingHTTPServer on 127.0.0.1 and a free port; `script` holds canned (status, body) answers to give first."""
+
+    def __init__(self) -> None:
+        self.requests: list[Recorded] = []
+        self.script: list[tuple[int, dict[str, Any]]] = []
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                return None
+
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode()
+                status, body = server.handle(self.path, dict(self.headers.items()), raw)
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def start(self) -> "_Server":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def scripted(self) -> tuple[int, dict[str, Any]] | None:
+        with self.lock:
+            return self.script.pop(0) if self.script else None
+
+    def handle(self, path: str, headers: dict[str, str], raw: str) -> tuple[int, dict[str, Any]]:
+        raise NotImplementedError
+
+
+class FakeTwilio(_Server):
+    """POST /2010-04-01/Accounts/{Sid}/Messages.json with basic auth, answering like Twilio does."""
+
+    def __init__(self, account_sid: str, auth_token: str) -> None:
+        super().__init__()
+        self.account_sid, self.auth_token = account_sid, auth_token
+
+    @property
+    def messages(self) -> list[Recorded]:
+        return [r for r in self.requests if MESSAGES_PATH.match(r.path)]
+
+    def handle(self, path: str, headers: dict[str, str], raw: str) -> tuple[int, dict[str, Any]]:
+        form = dict(parse_qsl(raw, keep_blank_values=True))
+        with self.lock:
+            self.requests.append(Recorded("POST", path, headers, form=form))
+        match = MESSAGES_PATH.match(path.split("?")[0])
+        expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        if not match or match.group(1) != self.account_sid:
+            return 404, {"code": 20404, "message": "The requested resource was not found", "status": 404}
+        if headers.get("Authorization") != expected:
+            return 401, {"code": 20003, "message": "Authenticate", "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401}
+        canned = self.scripted()
+        if canned is not None:
+            return canned
+        sid = "SM" + uuid.uuid4().hex
+        now = formatdate(usegmt=True)
+        return 201, {
+            "account_sid": self.account_sid, "api_version": "2010-04-01", "body": form.get("Body"),
+            "date_created": now, "date_sent": None, "date_updated": now, "direction": "outbound-api",
+            "error_code": None, "error_message": None, "from": form.get("From"),
+            "messaging_service_sid": form.get("MessagingServiceSid"), "num_media": "0", "num_segments": "1",
+            "price": None, "price_unit": "USD", "sid": sid, "status": "queued", "to": form.get("To"),
+            "subresource_uris": {"media": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}/Media.json"},
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
+        }
+
+
+def twilio_error(status: int, code: int, message: str) -> tuple[int, dict[str, Any]]:
+    return status, {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
+
+
+class FakeFcm(_Server):
+    """POST /token (service-account JWT bearer grant) and POST /v1/projects/{p}/messages:send with the bearer token."""
+
+    ACCESS_TOKEN = "ya29.local-test-token"  # noqa: S105 - a test value
+
+    def __init__(self, project_id: str) -> None:
+        super().__init__()
+        self.project_id = project_id
+
+    @property
+    def sends(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path.endswith("messages:send")]
+
+    def handle(self, path: str, headers: dict[str, str], raw: str) -> tuple[int, dict[str, Any]]:
+        if path == "/token":
+            form = dict(parse_qsl(raw))
+            with self.lock:
+                self.requests.append(Recorded("POST", path, headers, form=form))
+            if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or not form.get("assertion"):
+                return 400, {"error": "invalid_grant"}
+            return 200, {"access_token": self.ACCESS_TOKEN, "expires_in": 3599, "token_type": "Bearer"}
+        body = json.loads(raw or "{}")
+        with self.lock:
+            self.requests.append(Recorded("POST", path, headers, json=body))
+        if path != f"/v1/projects/{self.project_id}/messages:send":
+            return 404, {"error": {"code": 404, "message": "not found", "status": "NOT_FOUND"}}
+        if headers.get("Authorization") != f"Bearer {self.ACCESS_TOKEN}":
+            return 401, {"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}}
+        canned = self.scripted()
+        if canned is not None:
+            return canned
+        return 200, {"name": f"projects/{self.project_id}/messages/0:{uuid.uuid4().int % 10**16}"}
+
+
+def fcm_unregistered() -> tuple[int, dict[str, Any]]:
+    return 404, {"error": {"code": 404, "message": "Requested entity was not found.", "status": "NOT_FOUND", "details": [
+        {"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": "UNREGISTERED"}]}}

@@ -65,5 +65,7 @@ class ResequencingReplanner:
 
 
 def route_replanner() -> RouteReplanner:
-    """The replanner alternatives use."""
-    return ResequencingReplanner()
+    """The replanner alternatives use: VROOM with time windows and capacity, re-sequencing when it cannot answer."""
+    from app.replanning.port import VroomRouteReplanner  # replanning builds on this port: import it when asked
+
+    return VroomRouteReplanner()

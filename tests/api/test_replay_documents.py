@@ -1,4 +1,5 @@
 """The first-party documents, replayed against the seeded demo tenant, with flat SQL counts."""
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import select
@@ -73,3 +74,23 @@ async def test_my_route_sql_count_does_not_grow_with_stops(client, factory, coun
     large = await _my_route_statements(client, factory, count_statements, 100)
     assert small == large
     assert small <= 10, small
+
+
+async def test_replanning_and_analytics_documents_run_against_the_demo_tenant(client, factory, runtime):
+    # given the demo data and its dispatcher
+    users, route, _, _ = await seeded(runtime)
+    dispatcher = factory.token(users[Role.DISPATCHER])
+    now = datetime.now(UTC)
+    period = {"from": (now - timedelta(days=1)).isoformat(), "to": (now + timedelta(hours=1)).isoformat(), "depotId": str(route.depot_id)}
+
+    # when the dashboard, a replan preview and the replan itself are sent as the SPA sends them
+    preview = await gql(client, document("PreviewReplan"), {"routeId": str(route.id)}, token=dispatcher)
+    replan = await gql(client, document("ReplanRoute"), {"input": {"routeId": str(route.id), "expectedVersion": route.version}}, token=dispatcher)
+    dashboard = await gql(client, document("AnalyticsDashboard"), {"filter": period}, token=dispatcher)
+
+    # then each answers without an error, and the replan wrote a new route version
+    for result in (preview, replan, dashboard):
+        assert "errors" not in result, result
+    assert preview["data"]["previewReplan"]["errors"] == [] and preview["data"]["previewReplan"]["proposal"]["stops"]
+    assert replan["data"]["replanRoute"]["errors"] == [] and replan["data"]["replanRoute"]["route"]["version"] == route.version + 1
+    assert dashboard["data"]["analytics"]["kpis"]["current"]["exceptions"] == 6  # the demo's open exceptions

@@ -56,7 +56,6 @@ class Loaders:
         self.stops_by_route = _grouped(session, Stop, "route_id", tenant_id, col(Stop.sequence))
         self.parcels_by_stop = _grouped(session, Parcel, "stop_id", tenant_id, col(Parcel.id))
         self.attempts_by_stop = _grouped(session, DeliveryAttempt, "stop_id", tenant_id, col(DeliveryAttempt.attempt_number))
-        self.exceptions_by_stop = _grouped(session, DeliveryException, "stop_id", tenant_id, col(DeliveryException.id))
         self.open_exceptions_by_stop = _grouped(
             session, DeliveryException, "stop_id", tenant_id, col(DeliveryException.id),
             where=lambda q: q.where(col(DeliveryException.status).not_in(list(TERMINAL_STATUSES))),

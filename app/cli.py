@@ -19,7 +19,7 @@ def _seed(reset_ok: bool = True) -> str:
             async with runtime.sessionmaker() as session, session.begin():
                 if await demo_exists(session):
                     return "demo tenant already present"
-                await seed_demo(session)
+                await seed_demo(session, now=runtime.clock.now())
                 return "demo tenant created: 1 depot, 3 drivers, 3 routes of 40 stops for today"
         finally:
             await runtime.engine.dispose()

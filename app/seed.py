@@ -1,6 +1,6 @@
 """A realistic demo tenant: one depot, three drivers with ~40-stop routes today, customers, parcels, open exceptions."""
 import random
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
@@ -27,6 +27,7 @@ OPEN_EXCEPTIONS = [
     (ExceptionKind.DELAYED, "TRAFFIC", "A10 closed at Coenplein, running 25 minutes late."),
 ]
 STOPS_PER_ROUTE = 40
+SHIFT_MINUTES_BEFORE_NOW = 50
 DRIVERS = 3
 
 
@@ -44,13 +45,20 @@ async def demo_exists(session: AsyncSession) -> bool:
     return (await session.exec(select(Tenant).where(Tenant.slug == DEMO_SLUG))).first() is not None
 
 
-async def seed_demo(session: AsyncSession, *, today: date | None = None, rng_seed: int = 7) -> Tenant:
-    """Create the demo tenant (the caller commits); refuses to run twice."""
+def shift_start(now: datetime, tz: ZoneInfo) -> datetime:
+    """The demo shift began about fifty minutes ago (the sixth stop just done), whatever the hour: windows lie ahead."""
+    local = now.astimezone(tz).replace(second=0, microsecond=0)
+    return local - timedelta(minutes=SHIFT_MINUTES_BEFORE_NOW)
+
+
+async def seed_demo(session: AsyncSession, *, now: datetime, rng_seed: int = 7) -> Tenant:
+    """Create the demo tenant around `now` (the caller commits); refuses to run twice."""
     if await demo_exists(session):
         raise ValueError("the demo tenant already exists")
     rng = random.Random(rng_seed)
     tz = ZoneInfo(DEPOT["timezone"])
-    today = today or datetime.now(tz).date()
+    start = shift_start(now, tz)
+    today = now.astimezone(tz).date()
     tenant = Tenant(slug=DEMO_SLUG, name="Demo Parcel Co.")
     session.add(tenant)
     await session.flush()
@@ -76,14 +84,16 @@ async def seed_demo(session: AsyncSession, *, today: date | None = None, rng_see
         route = Route(tenant_id=tenant.id, depot_id=depot.id, driver_id=driver.id, vehicle_id=vehicle.id, service_date=today, status=RouteStatus.IN_PROGRESS)
         session.add(route)
         await session.flush()
-        await _seed_stops(session, rng, tenant, depot, route, driver, tz, today, sector=index)
+        await _seed_stops(session, rng, tenant, depot, route, driver, tz, start, sector=index)
     return tenant
 
 
-async def _seed_stops(session: AsyncSession, rng: random.Random, tenant: Tenant, depot: Depot, route: Route, driver: User, tz: ZoneInfo, today: date, sector: int) -> None:
+async def _seed_stops(
+    session: AsyncSession, rng: random.Random, tenant: Tenant, depot: Depot, route: Route, driver: User, tz: ZoneInfo, start: datetime, sector: int
+) -> None:
     centre = (52.372 - 0.012 * sector, 4.86 + 0.02 * sector)
     points = _order_by_nearest((depot.lat, depot.lon), [(centre[0] + rng.uniform(-0.02, 0.02), centre[1] + rng.uniform(-0.03, 0.03)) for _ in range(STOPS_PER_ROUTE)])
-    clock = datetime.combine(today, time(8, 30), tz)
+    clock = start
     here = (depot.lat, depot.lon)
     stops: list[Stop] = []
     for sequence, (lat, lon) in enumerate(points, start=1):

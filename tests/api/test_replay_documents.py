@@ -19,7 +19,7 @@ def document(name: str) -> str:
 
 async def seeded(runtime):
     async with runtime.sessionmaker() as session, session.begin():
-        tenant = await seed_demo(session)
+        tenant = await seed_demo(session, now=runtime.clock.now())
     async with runtime.sessionmaker() as session:
         users = {u.role: u for u in (await session.exec(select(User).where(User.tenant_id == tenant.id).order_by(User.id))).all()}
         route = (await session.exec(select(Route).where(Route.driver_id == users[Role.DRIVER].id))).one()

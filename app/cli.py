@@ -10,11 +10,11 @@ from app.config import get_settings
 
 
 def _seed(reset_ok: bool = True) -> str:
-    from app.runtime import Runtime
+    from app.bootstrap import bootstrap
     from app.seed import demo_exists, seed_demo
 
     async def run() -> str:
-        runtime = Runtime.build(get_settings())
+        runtime = bootstrap(get_settings())
         try:
             async with runtime.sessionmaker() as session, session.begin():
                 if await demo_exists(session):
@@ -54,14 +54,14 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 def cmd_token(args: argparse.Namespace) -> int:
     from app.auth.tokens import Claims, issue_token
-    from app.runtime import Runtime
+    from app.bootstrap import bootstrap
     from app.seed import DEMO_SLUG
     from app.tenants.models import Role, Tenant, User
 
     settings = get_settings()
 
     async def find() -> User | None:
-        runtime = Runtime.build(settings)
+        runtime = bootstrap(settings)
         try:
             async with runtime.sessionmaker() as session:
                 query = select(User).join(Tenant, Tenant.id == User.tenant_id).where(Tenant.slug == args.tenant, User.active)
@@ -92,10 +92,10 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
 
 def cmd_access_rekey(args: argparse.Namespace) -> int:
     from app.access.rotation import rekey
-    from app.runtime import Runtime
+    from app.bootstrap import bootstrap
 
     async def run() -> str:
-        runtime = Runtime.build(get_settings())
+        runtime = bootstrap(get_settings())
         try:
             report = await rekey(runtime, batch_size=args.batch_size)
         finally:
@@ -111,7 +111,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from app.logs import configure_logging
     from app.outreach.worker import OutboxWorker
-    from app.runtime import running
+    from app.bootstrap import running
 
     settings = get_settings()
     configure_logging(json_logs=settings.json_logs, level=settings.log_level)

@@ -1,6 +1,9 @@
 """Where every "now" comes from: the system clock in production, a frozen one in tests and simulations."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -38,3 +41,25 @@ class FrozenClock:
 
     def set(self, at: datetime) -> None:
         self.at = at.astimezone(UTC)
+
+
+SYSTEM_CLOCK = SystemClock()
+# The clock of the operation in progress (a unit of work, a GraphQL request, a worker pass): row timestamps
+# (created_at, occurred_at, ...) and service-level stamps follow it, so work done under a frozen clock carries
+# the frozen time. Flows read `uow.clock.now()` / `runtime.clock.now()` explicitly.
+_writing_clock: ContextVar[Clock] = ContextVar("detour_writing_clock", default=SYSTEM_CLOCK)
+
+
+def current_time() -> datetime:
+    """The time on the clock of the operation in progress (the default of every timestamp column)."""
+    return _writing_clock.get().now()
+
+
+@contextmanager
+def writing_with(clock: Clock) -> Iterator[None]:
+    """Work done inside (rows created, stamps set) takes its time from `clock`."""
+    token = _writing_clock.set(clock)
+    try:
+        yield
+    finally:
+        _writing_clock.reset(token)

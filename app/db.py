@@ -11,11 +11,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlalchemy.types import TypeDecorator
 
 
-def utcnow() -> datetime:
-    """The current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
-
-
 class UTCDateTime(TypeDecorator):
     """A timestamp stored in UTC and always read back timezone-aware, on SQLite too."""
 

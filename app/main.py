@@ -23,7 +23,7 @@ from app.logs import configure_logging, request_id_var
 from app.outreach.pages import page_routes
 from app.outreach.webhooks import twilio_routes
 from app.outreach.worker import OutboxWorker
-from app.replanning.pool import close_default_pool, default_pool
+from app.bootstrap import bootstrap
 from app.runtime import Runtime
 
 log = logging.getLogger("detour")
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings = settings or (runtime.settings if runtime else get_settings())
     configure_logging(json_logs=settings.json_logs, level=settings.log_level)
     owned = runtime is None
-    runtime = runtime or Runtime.build(settings)
+    runtime = runtime or bootstrap(settings)
     graphql = DetourGraphQL(
         build_schema(settings),
         runtime,
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if owned:
             await runtime.start()
         # Spawn the solver workers now rather than on the first replan, without delaying readiness.
-        solver_warmup = asyncio.create_task(default_pool().start(), name="solver-warmup")
+        solver_warmup = asyncio.create_task(runtime.solver_pool.start(), name="solver-warmup")
         log.info("detour ready", extra={"mode": settings.mode.value})
         outbox_stop, outbox_task = asyncio.Event(), None
         if settings.worker_in_process:
@@ -98,7 +98,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             if outbox_task is not None:
                 await outbox_task
             solver_warmup.cancel()
-            close_default_pool()
+            if owned:
+                runtime.solver_pool.close()
             if owned:
                 await runtime.stop()
 

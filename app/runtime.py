@@ -1,19 +1,50 @@
-"""Everything a process holds for its lifetime: settings, engine, sessions, broadcast."""
-from collections.abc import AsyncIterator
+"""Everything a process holds for its lifetime, and the unit of work that flows run in.
+
+The runtime carries every dependency a flow needs (settings, clock, sessions, bus, solver pool, matrix
+provider, channels, the handler table); `app.bootstrap.bootstrap` wires the real ones, and tests swap one
+with `dataclasses.replace(runtime, clock=..., ...)`.
+
+A unit of work is one transaction. Flows record domain events on it (`await uow.emit(event)`): the
+in-transaction handlers run at once, inside the transaction, and commit or roll back with it; once it has
+committed, the notices are published and the after-commit handlers run, each in its own unit of work.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.clock import Clock, SystemClock
+from app.clock import Clock, SystemClock, writing_with
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
+from app.events import Event
 from app.realtime.bus import Bus, Notice
 from app.realtime.feeds import Hub
 
+log = logging.getLogger(__name__)
 
-@dataclass
+InTransactionHandler = Callable[["UnitOfWork", Any], Awaitable[None]]
+AfterCommitHandler = Callable[["Runtime", Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Handlers:
+    """Who reacts to one event type, and in which phase."""
+
+    in_transaction: tuple[InTransactionHandler, ...] = ()
+    after_commit: tuple[AfterCommitHandler, ...] = ()
+
+
+HandlerTable = Mapping[type[Event], Handlers]
+NO_HANDLERS = Handlers()
+
+
+@dataclass(frozen=True)
 class Runtime:
     settings: Settings
     engine: AsyncEngine
@@ -21,9 +52,19 @@ class Runtime:
     bus: Bus
     hub: Hub
     clock: Clock = field(default_factory=SystemClock)
+    handlers: HandlerTable = field(default_factory=dict)
+    # Replanning: the process pool VROOM runs in and the travel-time source (app.replanning).
+    solver_pool: Any = None
+    matrix: Any = None
+    # Outreach and access: the outbox other domains write texts through, senders per channel, and the
+    # digital-lock provider lookup by name.
+    outbox: Any = None
+    senders: Mapping[Any, Any] | None = None
+    lock_providers: Callable[[Settings, str], Any] | None = None
 
     @classmethod
-    def build(cls, settings: Settings, *, clock: Clock | None = None) -> "Runtime":
+    def build(cls, settings: Settings, **dependencies: Any) -> Runtime:
+        """The platform part (database, bus, live feeds) from settings; domain dependencies are passed in."""
         engine = create_engine(settings.database_url, echo=settings.database_echo)
         sessionmaker = create_sessionmaker(engine)
         bus = Bus(
@@ -31,7 +72,7 @@ class Runtime:
             heartbeat_timeout_seconds=settings.broker_heartbeat_timeout_seconds, backoff_max_seconds=settings.broker_backoff_max_seconds,
         )
         hub = Hub(bus, sessionmaker, buffer_size=settings.realtime_buffer_events, catchup_seconds=settings.realtime_catchup_seconds)
-        return cls(settings=settings, engine=engine, sessionmaker=sessionmaker, bus=bus, hub=hub, clock=clock or SystemClock())
+        return cls(settings=settings, engine=engine, sessionmaker=sessionmaker, bus=bus, hub=hub, **dependencies)
 
     async def start(self) -> None:
         await self.bus.connect()
@@ -42,35 +83,65 @@ class Runtime:
         await self.bus.disconnect()
         await self.engine.dispose()
 
+    def handlers_for(self, event: Event) -> Handlers:
+        return self.handlers.get(type(event), NO_HANDLERS)
 
-@asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Runtime]:
-    runtime = Runtime.build(settings)
-    await runtime.start()
-    try:
-        yield runtime
-    finally:
-        await runtime.stop()
+    async def after_commit(self, events: list[Event]) -> None:
+        """Run the after-commit handlers of committed events; one failing handler never stops the others."""
+        for event in events:
+            for handler in self.handlers_for(event).after_commit:
+                try:
+                    await handler(self, event)
+                except Exception:  # the change is committed; the handler's own work is what failed
+                    log.exception("after-commit handler failed", extra={"event": type(event).__name__, "handler": handler.__qualname__})
 
 
 @dataclass
 class UnitOfWork:
-    """One transaction; the notices it collects are published only once it has committed."""
+    """One transaction; its events' in-transaction handlers run inside it, the rest only once it has committed."""
 
+    runtime: Runtime
     session: AsyncSession
-    clock: Clock = field(default_factory=SystemClock)
-    settings: Settings | None = None
     notices: list[Notice] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def clock(self) -> Clock:
+        return self.runtime.clock
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
 
     def notify(self, *notices: Notice) -> None:
         self.notices.extend(notices)
+
+    async def emit(self, event: Event) -> None:
+        """Record a domain event: its in-transaction handlers run now, its after-commit handlers after the commit."""
+        self.events.append(event)
+        for handler in self.runtime.handlers_for(event).in_transaction:
+            await handler(self, event)
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A nested transaction: when it is rolled back, so are the notices and events recorded inside it."""
+        notices, events = len(self.notices), len(self.events)
+        try:
+            async with self.session.begin_nested():
+                yield
+        except BaseException:
+            del self.notices[notices:], self.events[events:]
+            raise
 
 
 @asynccontextmanager
 async def unit_of_work(runtime: Runtime) -> AsyncIterator[UnitOfWork]:
     async with runtime.sessionmaker() as session:
-        uow = UnitOfWork(session=session, clock=runtime.clock, settings=runtime.settings)
-        async with session.begin():
-            yield uow
+        uow = UnitOfWork(runtime=runtime, session=session)
+        with writing_with(runtime.clock):
+            async with session.begin():
+                yield uow
     if uow.notices:
         await runtime.bus.publish(uow.notices)
+    if uow.events:
+        await runtime.after_commit(uow.events)

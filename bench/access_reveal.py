@@ -30,6 +30,7 @@ from app.config import Settings  # noqa: E402
 from app.customers.models import Customer  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.routes.models import Route, RouteStatus, Stop  # noqa: E402
+from app.bootstrap import bootstrap  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
 from app.tenants.models import Depot, Role, Tenant, User  # noqa: E402
 from app.tracking.models import DriverLastPosition  # noqa: E402
@@ -98,7 +99,7 @@ async def prepare(runtime: Runtime, profiles: int) -> tuple[str, int, int, int]:
 async def run(url: str, requests: int, profiles: int) -> dict:
     await asyncio.to_thread(migrate.upgrade, url)
     settings = Settings(database_url=url, log_level="WARNING", access_refusal_limit=10**6)
-    runtime = Runtime.build(settings)
+    runtime = bootstrap(settings)
     await runtime.start()
     try:
         token, stop_id, driver_id, tenant_id = await prepare(runtime, profiles)

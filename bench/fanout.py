@@ -29,7 +29,7 @@ from app.auth.principal import Principal  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.delivery_exceptions.flows import ExceptionReport, add_exception_note, report_exception  # noqa: E402
 from app.delivery_exceptions.models import ExceptionEvent, ExceptionKind  # noqa: E402
-from app.runtime import running  # noqa: E402
+from app.bootstrap import running  # noqa: E402
 from tests.conftest import create_postgres_database, drop_postgres_database  # noqa: E402
 from tests.factories import Factory  # noqa: E402
 from tests.realtime.servers import ApiProcess, api_processes  # noqa: E402

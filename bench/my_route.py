@@ -19,6 +19,7 @@ from app import migrate  # noqa: E402
 from app.auth.tokens import Claims, issue_token  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.main import create_app  # noqa: E402
+from app.bootstrap import bootstrap  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
 from app.seed import seed_demo  # noqa: E402
 from app.tenants.models import Role, User  # noqa: E402
@@ -31,7 +32,7 @@ async def prepare(url: str) -> tuple[str, int]:
     """Migrate, seed the demo tenant, and count the statements one myRoute takes in-process."""
     await asyncio.to_thread(migrate.upgrade, url)
     settings = Settings(database_url=url)
-    runtime = Runtime.build(settings)
+    runtime = bootstrap(settings)
     await runtime.start()
     try:
         async with runtime.sessionmaker() as session, session.begin():

@@ -25,6 +25,7 @@ from app.delivery_exceptions.flows import ExceptionReport, report_exception  # n
 from app.delivery_exceptions.models import ExceptionKind  # noqa: E402
 from app.outreach.models import Notification, NotificationChannel  # noqa: E402
 from app.outreach.worker import OutboxWorker  # noqa: E402
+from app.bootstrap import bootstrap  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
 from bench.common import summary_ms, write_result  # noqa: E402
 from tests.factories import Factory  # noqa: E402
@@ -103,7 +104,7 @@ async def main(args: argparse.Namespace) -> None:
     twilio = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN).start()
     env = outreach_env(url, twilio)
     settings = Settings(**{k.removeprefix("DETOUR_").lower(): v for k, v in env.items()})
-    runtime = Runtime.build(settings)
+    runtime = bootstrap(settings)
     await runtime.start()
     try:
         fleet = await Factory(runtime).fleet(stops=1, slug=f"bench-{int(time.time())}")

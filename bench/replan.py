@@ -36,6 +36,7 @@ from app.replanning.flows import propose_for  # noqa: E402
 from app.replanning.matrix import HaversineMatrix  # noqa: E402
 from app.replanning.pool import SolverPool, close_default_pool, default_pool  # noqa: E402
 from app.routes.models import Parcel, Route, RouteStatus, Stop, Vehicle  # noqa: E402
+from app.bootstrap import bootstrap  # noqa: E402
 from app.runtime import Runtime  # noqa: E402
 from app.tenants.models import Depot, Role, Tenant, User  # noqa: E402
 from app.replanning.problem_builder import RouteSnapshot, StopSnapshot  # noqa: E402
@@ -142,7 +143,7 @@ async def measure_flow(size: int, samples: int, seed: int, directory: Path) -> d
     """Full replan_route calls on a fresh SQLite database, one redirect (a stop moved, its version bumped) before each."""
     url = f"sqlite+aiosqlite:///{directory / f'replan_{size}.db'}"
     await asyncio.to_thread(migrate.upgrade, url)
-    runtime = Runtime.build(Settings(database_url=url, log_level="WARNING"))
+    runtime = bootstrap(Settings(database_url=url, log_level="WARNING"))
     await runtime.start()
     try:
         principal, route_id, stop_ids = await seed_route(runtime, feasible_route(size, random.Random(seed), 30.0))

@@ -3,6 +3,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import httpx
@@ -13,6 +14,7 @@ import app.models  # noqa: F401
 from app import migrate
 from app.config import Settings
 from app.main import create_app
+from app.bootstrap import bootstrap
 from app.runtime import Runtime
 from tests.factories import Factory
 
@@ -77,7 +79,7 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    runtime = Runtime.build(settings)
+    runtime = bootstrap(settings)
     await runtime.start()
     yield runtime
     await runtime.stop()
@@ -111,6 +113,14 @@ def asgi_app(runtime: Runtime):  # noqa: ANN201
 @pytest.fixture
 async def client(asgi_app) -> AsyncIterator[httpx.AsyncClient]:  # noqa: ANN001
     transport = httpx.ASGITransport(app=asgi_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://detour.test") as http:
+        yield http
+
+
+@asynccontextmanager
+async def client_for(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on an app serving this runtime (one swapped with `dataclasses.replace`)."""
+    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
     async with httpx.AsyncClient(transport=transport, base_url="http://detour.test") as http:
         yield http
 

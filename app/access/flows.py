@@ -20,12 +20,11 @@ from app.access.models import (
     RefusalReason,
 )
 from app.access.permissions import may_act_on_stop
-from app.access.providers import UnlockResult, lock_provider
+from app.access.providers import UnlockResult
 from app.access.rules import Fix, RevealPolicy, RevealRequest, Verdict, judge
 from app.auth.principal import Principal
-from app.config import get_settings
-from app.db import utcnow
 from app.delivery_exceptions.models import ExceptionEvent, ExceptionKind
+from app.events import ExceptionReported
 from app.errors import invalid, not_found
 from app.realtime.bus import Notice, depot_channel, route_channel
 from app.routes.models import Route, Stop
@@ -131,7 +130,7 @@ def _record(
 
 async def reveal_access_code(runtime: Runtime, principal: Principal, *, stop_id: int, position: Position | None) -> Reveal:
     """Driver: the stop's entry codes when every rule allows it (or a dispatcher's grant stands in for them)."""
-    now, vault = utcnow(), vault_for(runtime.settings)
+    now, vault = runtime.clock.now(), vault_for(runtime.settings)
     async with unit_of_work(runtime) as uow:
         attempt = await _judge_driver(uow, runtime, principal, stop_id, position, now)
         if not attempt.verdict.allowed:
@@ -162,7 +161,7 @@ async def grant_access(
     ttl = ttl_minutes or runtime.settings.access_grant_ttl_minutes
     if not 1 <= ttl <= 120:
         raise invalid("a grant lasts 1 to 120 minutes", "ttlMinutes")
-    now = utcnow()
+    now = runtime.clock.now()
     async with unit_of_work(runtime) as uow:
         stop, route, _ = await _load_stop(uow, principal, stop_id)
         if route.driver_id is None:
@@ -183,7 +182,7 @@ async def grant_access(
 
 async def unlock_with_digital_key(runtime: Runtime, principal: Principal, *, stop_id: int, position: Position | None) -> Unlock:
     """Open the stop's smart lock: a driver under the reveal rules, a dispatcher remotely; audited either way."""
-    now, vault = utcnow(), vault_for(runtime.settings)
+    now, vault = runtime.clock.now(), vault_for(runtime.settings)
     async with unit_of_work(runtime) as uow:
         if principal.is_driver:
             attempt = await _judge_driver(uow, runtime, principal, stop_id, position, now)
@@ -199,7 +198,7 @@ async def unlock_with_digital_key(runtime: Runtime, principal: Principal, *, sto
             return Unlock(_record(uow, runtime, principal, attempt, AccessAction.DIGITAL_KEY_UNLOCK, refusal=RefusalReason.NO_DIGITAL_KEY, profile=profile))
         key_id = open_secrets(vault, profile.secrets_sealed, tenant_id=profile.tenant_id).digital_key_id
     # The provider is called outside the transaction: no row stays locked while a lock on a door answers.
-    provider = lock_provider(runtime.settings, profile.digital_key_provider)
+    provider = runtime.lock_providers(runtime.settings, profile.digital_key_provider) if runtime.lock_providers else None
     reference = f"detour-{uuid.uuid4().hex}"
     if provider is None:
         result = UnlockResult(False, f"no lock provider {profile.digital_key_provider!r} is configured")
@@ -207,7 +206,7 @@ async def unlock_with_digital_key(runtime: Runtime, principal: Principal, *, sto
         result = await provider.unlock(key_id=key_id, reference=reference)
     async with unit_of_work(runtime) as uow:
         grant = attempt.grant if result.unlocked else None
-        if grant is not None and not await service.spend_grant(session=uow.session, grant=grant, now=utcnow()):
+        if grant is not None and not await service.spend_grant(session=uow.session, grant=grant, now=uow.clock.now()):
             grant = None
         entry = _record(
             uow, runtime, principal, attempt, AccessAction.DIGITAL_KEY_UNLOCK, profile=profile, grant=grant,
@@ -255,12 +254,17 @@ def _audit_profile(uow: UnitOfWork, principal: Principal, profile: AccessProfile
     )
 
 
-async def annotate_access_denied(*, session: AsyncSession, event: ExceptionEvent, stop: Stop) -> None:
-    """Put the access profile's non-secret summary on an ACCESS_DENIED report, for the dispatchers' live queue."""
-    if event.payload.get("kind") != ExceptionKind.ACCESS_DENIED.value:
+async def annotate_access_denied_report(uow: UnitOfWork, event: ExceptionReported) -> None:
+    """In-transaction handler: an ACCESS_DENIED report carries the access profile's non-secret summary to the live queue."""
+    if event.kind != ExceptionKind.ACCESS_DENIED.value:
         return
-    building_radius_m = get_settings().access_building_match_m
-    event.payload = {**event.payload, "access": await service.denied_report_summary(session=session, stop=stop, building_radius_m=building_radius_m)}
+    entry = await uow.session.get(ExceptionEvent, event.event_id)
+    stop = await uow.session.get(Stop, event.stop_id)
+    summary = await service.denied_report_summary(
+        session=uow.session, stop=stop, now=uow.clock.now(), building_radius_m=uow.settings.access_building_match_m,
+    )
+    entry.payload = {**entry.payload, "access": summary}
+    uow.session.add(entry)
 
 
 async def save_customer_access(

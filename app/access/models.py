@@ -9,7 +9,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.db import BigIntId, StrEnumType, UTCDateTime, utcnow
+from app.clock import current_time
+from app.db import BigIntId, StrEnumType, UTCDateTime
 
 
 class ProvidedBy(StrEnum):
@@ -75,8 +76,8 @@ class AccessProfile(SQLModel, table=True):
     secrets_sealed: bytes = Field(sa_type=sa.LargeBinary, repr=False)
     version: int = Field(default=1, ge=1)
     updated_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
 
     @property
     def has_digital_key(self) -> bool:
@@ -99,7 +100,7 @@ class AccessGrant(SQLModel, table=True):
     granted_by_id: int = Field(foreign_key="app_user.id")
     code_sealed: bytes | None = Field(default=None, sa_type=sa.LargeBinary, repr=False)
     note: str = Field(default="", max_length=500)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -129,4 +130,4 @@ class AccessAuditEntry(SQLModel, table=True):
     distance_m: float | None = None
     fix_recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     detail: str = Field(default="", max_length=500, description="non-secret context, e.g. the provider's status")
-    occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    occurred_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)

@@ -29,7 +29,6 @@ from app.api.common import (
 )
 from app.api.context import Info
 from app.auth.permissions import IsDriver, IsDriverOrStaff, IsStaff
-from app.db import utcnow
 from app.errors import DomainError, ErrorCode, invalid
 from app.routes.schema import PositionInput
 
@@ -178,7 +177,7 @@ class AccessQuery:
         if found is None:
             return None
         row = await service.profile_for_stop(
-            session=info.context.session, stop=found[0], now=utcnow(),
+            session=info.context.session, stop=found[0], now=info.context.runtime.clock.now(),
             building_radius_m=info.context.runtime.settings.access_building_match_m,
         )
         return AccessProfileType.from_row(row) if row else None

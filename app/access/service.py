@@ -18,7 +18,7 @@ from app.access.models import (
     ProvidedBy,
 )
 from app.customers.models import Customer
-from app.db import utcnow
+from app.clock import current_time
 from app.errors import ensure_version, invalid, not_found
 from app.geo import haversine_km
 from app.routes.models import Route, Stop
@@ -125,7 +125,7 @@ async def update_profile(
     await _check_customer(session, profile.tenant_id, fields.customer_id)
     _apply(profile, fields, secrets, vault)
     profile.version += 1
-    profile.updated_by_id, profile.updated_at = actor_id, utcnow()
+    profile.updated_by_id, profile.updated_at = actor_id, current_time()
     session.add(profile)
     await session.flush()
     return profile
@@ -287,7 +287,7 @@ def summary(profile: AccessProfile | None) -> dict[str, Any]:
     }
 
 
-async def denied_report_summary(*, session: AsyncSession, stop: Stop, building_radius_m: float) -> dict[str, Any]:
+async def denied_report_summary(*, session: AsyncSession, stop: Stop, now: datetime, building_radius_m: float) -> dict[str, Any]:
     """The non-secret access summary an ACCESS_DENIED report carries to the dispatchers."""
-    profile = await profile_for_stop(session=session, stop=stop, now=utcnow(), building_radius_m=building_radius_m)
+    profile = await profile_for_stop(session=session, stop=stop, now=now, building_radius_m=building_radius_m)
     return summary(profile)

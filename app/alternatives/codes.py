@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.alternatives.models import CodePurpose, OneTimeCode
 from app.config import Settings
-from app.db import utcnow
+from app.clock import current_time
 from app.errors import DomainError, ErrorCode
 
 CODE_DIGITS = 6
@@ -25,7 +25,7 @@ async def issue(
     *, session: AsyncSession, settings: Settings, tenant_id: int, purpose: CodePurpose, subject_id: int, ttl_seconds: int
 ) -> str:
     """A fresh code for the subject (earlier unused ones stop working); returns the clear code to send, never to store."""
-    now = utcnow()
+    now = current_time()
     await session.exec(
         update(OneTimeCode)
         .where(col(OneTimeCode.tenant_id) == tenant_id, col(OneTimeCode.purpose) == purpose)
@@ -66,12 +66,12 @@ async def check(
         return DomainError(ErrorCode.CODE_INVALID, "no code was issued for this; ask for a new one", field="code")
     if row.used_at is not None:
         return DomainError(ErrorCode.CODE_ALREADY_USED, "this code was already used", field="code")
-    if row.expires_at <= utcnow():
+    if row.expires_at <= current_time():
         return DomainError(ErrorCode.CODE_EXPIRED, "this code has expired; ask for a new one", field="code")
     if row.attempts >= row.max_attempts:
         return DomainError(ErrorCode.TOO_MANY_ATTEMPTS, "too many wrong codes; ask for a new one", field="code")
     matches = hmac.compare_digest(row.code_hash, _hash(settings, code.strip()))
-    values = {"attempts": OneTimeCode.attempts + 1, "used_at": utcnow() if matches else None}
+    values = {"attempts": OneTimeCode.attempts + 1, "used_at": current_time() if matches else None}
     # Conditional, so two racing correct answers cannot both use the code.
     result = await session.exec(
         update(OneTimeCode)

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from app.alternatives.models import AlternativeKind
-from app.db import utcnow
+from app.clock import current_time
 from app.errors import invalid
 
 K = AlternativeKind
@@ -65,7 +65,7 @@ def check(kind: AlternativeKind, details: dict[str, Any]) -> CheckedDetails:
         start, end = _when(details, "windowStart"), _when(details, "windowEnd")
         if end <= start:
             raise invalid("the new window must end after it starts", "windowEnd")
-        if end <= utcnow():
+        if end <= current_time():
             raise invalid("the new window is already over", "windowEnd")
         return CheckedDetails({"windowStart": start.isoformat(), "windowEnd": end.isoformat()})
     if kind is K.NEIGHBOR_HANDOVER:

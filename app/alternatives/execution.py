@@ -1,5 +1,4 @@
 """Carrying out an approved alternative: the stop, the route, the timeline, the warehouse and the people told."""
-from dataclasses import dataclass
 from datetime import datetime
 
 from app.alternatives import codes, messages, neighbors, pickup_points
@@ -12,11 +11,9 @@ from app.alternatives.models import (
     Neighbor,
     ProposerKind,
 )
-from app.alternatives.replanning_port import RouteReplanner
+from app.alternatives.resequencing import resequence_route
 from app.auth.principal import Principal
-from app.config import Settings
 from app.customers.models import Customer
-from app.db import utcnow
 from app.delivery_exceptions.flows import close_exception
 from app.delivery_exceptions.models import (
     DeliveryException,
@@ -27,6 +24,7 @@ from app.delivery_exceptions.models import (
     ResolutionStep,
 )
 from app.delivery_exceptions.notices import event_notices
+from app.events import AlternativeApproved, AlternativeExecuted
 from app.integrations.outbox import record_once
 from app.realtime.models import RouteChangeKind
 from app.realtime.route_events import record_route_change
@@ -51,12 +49,6 @@ WMS_EVENT = {
 }
 
 
-@dataclass(frozen=True)
-class Deps:
-    settings: Settings
-    replanner: RouteReplanner
-
-
 def publish(uow: UnitOfWork, events: list[ExceptionEvent | None]) -> None:
     """Queue the notices of events that already have their ids (call after a flush)."""
     for event in events:
@@ -69,12 +61,12 @@ def _role(actor: Principal | None, proposer: ProposerKind) -> str:
 
 
 async def approve(
-    uow: UnitOfWork, deps: Deps, *, alt: Alternative, exc: DeliveryException, approver: Principal | None,
+    uow: UnitOfWork, *, alt: Alternative, exc: DeliveryException, approver: Principal | None,
     approver_kind: ProposerKind,
 ) -> None:
     """Mark the alternative approved (by a person, or by the rule when approver is None) and carry it out."""
     session = uow.session
-    alt.status, alt.decided_at = AlternativeStatus.APPROVED, utcnow()
+    alt.status, alt.decided_at = AlternativeStatus.APPROVED, uow.clock.now()
     alt.decided_by_user_id = approver.user_id if approver else None
     alt.version += 1
     session.add(alt)
@@ -89,13 +81,17 @@ async def approve(
     )
     await session.flush()
     publish(uow, [approved, moved])
+    await uow.emit(AlternativeApproved(
+        tenant_id=alt.tenant_id, alternative_id=alt.id, exception_id=exc.id, kind=alt.kind.value,
+        approver_role=_role(approver, approver_kind),
+    ))
     if alt.kind in CONFIRMED_AT_THE_DOOR:
-        await _prepare_handover(uow, deps, alt=alt, exc=exc)
+        await _prepare_handover(uow, alt=alt, exc=exc)
     else:
-        await _execute(uow, deps, alt=alt, exc=exc, actor=approver, proposer=approver_kind, proof={})
+        await _execute(uow, alt=alt, exc=exc, actor=approver, proposer=approver_kind, proof={})
 
 
-async def _prepare_handover(uow: UnitOfWork, deps: Deps, *, alt: Alternative, exc: DeliveryException) -> None:
+async def _prepare_handover(uow: UnitOfWork, *, alt: Alternative, exc: DeliveryException) -> None:
     """A neighbour handover gets a code texted to the neighbour, which the driver asks for at the door."""
     if alt.kind is not K.NEIGHBOR_HANDOVER:
         return
@@ -104,8 +100,8 @@ async def _prepare_handover(uow: UnitOfWork, deps: Deps, *, alt: Alternative, ex
     stop = await session.get(Stop, alt.stop_id)
     customer = await session.get(Customer, stop.customer_id)
     code = await codes.issue(
-        session=session, settings=deps.settings, tenant_id=alt.tenant_id, purpose=CodePurpose.HANDOVER,
-        subject_id=alt.id, ttl_seconds=deps.settings.handover_code_ttl_seconds,
+        session=session, settings=uow.settings, tenant_id=alt.tenant_id, purpose=CodePurpose.HANDOVER,
+        subject_id=alt.id, ttl_seconds=uow.settings.handover_code_ttl_seconds,
     )
     await messages.send_sms(
         uow, tenant_id=alt.tenant_id, to_phone=neighbor.phone, text=messages.handover_code_text(customer.name, code),
@@ -114,10 +110,10 @@ async def _prepare_handover(uow: UnitOfWork, deps: Deps, *, alt: Alternative, ex
 
 
 async def confirm_at_the_door(
-    uow: UnitOfWork, deps: Deps, *, alt: Alternative, exc: DeliveryException, driver: Principal, proof: dict[str, str]
+    uow: UnitOfWork, *, alt: Alternative, exc: DeliveryException, driver: Principal, proof: dict[str, str]
 ) -> None:
     """The driver handed the parcels over as approved: close the exception and tell the people involved."""
-    await _execute(uow, deps, alt=alt, exc=exc, actor=driver, proposer=ProposerKind.DRIVER, proof=proof)
+    await _execute(uow, alt=alt, exc=exc, actor=driver, proposer=ProposerKind.DRIVER, proof=proof)
     session = uow.session
     stop = await session.get(Stop, alt.stop_id)
     customer = await session.get(Customer, stop.customer_id)
@@ -138,7 +134,7 @@ async def confirm_at_the_door(
 
 
 async def _execute(
-    uow: UnitOfWork, deps: Deps, *, alt: Alternative, exc: DeliveryException, actor: Principal | None,
+    uow: UnitOfWork, *, alt: Alternative, exc: DeliveryException, actor: Principal | None,
     proposer: ProposerKind, proof: dict[str, str],
 ) -> None:
     session = uow.session
@@ -152,10 +148,10 @@ async def _execute(
         stop.address, stop.lat, stop.lon = alt.details["address"], alt.details["lat"], alt.details["lon"]
         stop.status = StopStatus.PENDING  # back on today's route, at its new place
     elif alt.kind is K.PICKUP_POINT:
-        await _redirect_to_pickup_point(uow, deps, alt=alt, exc=exc, stop=stop, parcels=len(parcels))
+        await _redirect_to_pickup_point(uow, alt=alt, exc=exc, stop=stop, parcels=len(parcels))
     stop.version += 1
     session.add(stop)
-    alt.status, alt.executed_at, alt.proof = AlternativeStatus.EXECUTED, utcnow(), proof
+    alt.status, alt.executed_at, alt.proof = AlternativeStatus.EXECUTED, uow.clock.now(), proof
     alt.version += 1
     session.add(alt)
     events: list[ExceptionEvent | None] = [
@@ -183,26 +179,32 @@ async def _execute(
             },
         )
     await routes.bump_route_version(session=session, route=route)
-    if alt.kind not in CONFIRMED_AT_THE_DOOR:
-        await deps.replanner.replan(uow, route.id)
+    replan = alt.kind not in CONFIRMED_AT_THE_DOOR
+    if replan:
+        await resequence_route(uow, route.id)  # at once, under the lock; the solver's order follows after the commit
     await session.flush()
     publish(uow, events)
+    await uow.emit(AlternativeExecuted(
+        tenant_id=alt.tenant_id, alternative_id=alt.id, exception_id=exc.id, stop_id=stop.id, route_id=route.id,
+        kind=alt.kind.value, replan=replan,
+    ))
     await record_route_change(
-        uow, route=route, kind=RouteChangeKind.STOP_UPDATED if alt.kind in CONFIRMED_AT_THE_DOOR else RouteChangeKind.ROUTE_REPLANNED,
+        # The solver's new order follows after the commit as its own ROUTE_REPLANNED change (app.replanning).
+        uow, route=route, kind=RouteChangeKind.STOP_UPDATED,
         stop_ids=[stop.id], payload={"alternativeId": alt.id, "alternativeKind": alt.kind.value, "stopStatus": stop.status.value},
     )
 
 
 async def _redirect_to_pickup_point(
-    uow: UnitOfWork, deps: Deps, *, alt: Alternative, exc: DeliveryException, stop: Stop, parcels: int
+    uow: UnitOfWork, *, alt: Alternative, exc: DeliveryException, stop: Stop, parcels: int
 ) -> None:
     session = uow.session
     point = await pickup_points.get(session=session, tenant_id=alt.tenant_id, pickup_point_id=alt.pickup_point_id)
-    pickup_points.ensure_usable(point, utcnow(), parcels)
+    pickup_points.ensure_usable(point, uow.clock.now(), parcels)
     await pickup_points.reserve(session=session, point=point, parcels=parcels)
     code = await codes.issue(
-        session=session, settings=deps.settings, tenant_id=alt.tenant_id, purpose=CodePurpose.PICKUP, subject_id=alt.id,
-        ttl_seconds=deps.settings.pickup_code_ttl_seconds,
+        session=session, settings=uow.settings, tenant_id=alt.tenant_id, purpose=CodePurpose.PICKUP, subject_id=alt.id,
+        ttl_seconds=uow.settings.pickup_code_ttl_seconds,
     )
     customer = await neighbors.get_customer(session=session, tenant_id=alt.tenant_id, customer_id=stop.customer_id)
     if customer.phone:

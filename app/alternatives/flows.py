@@ -1,13 +1,13 @@
 """Proposing, approving, rejecting and confirming alternatives: one transaction each, notices after commit.
 
-`propose_alternative` / `propose_in_uow` are the contract outreach calls when a customer picks an option.
+A customer's choice (outreach's CustomerAnswered) and a silence (CustomerDidNotAnswer) reach this domain as
+events: `propose_customer_choice` and `propose_safe_place_fallback` are their in-transaction handlers.
 """
 from typing import Any
 
 from app.alternatives import execution, neighbors, pickup_points
 from app.alternatives import details as details_rules
 from app.alternatives import service as alternatives
-from app.alternatives.execution import Deps
 from app.alternatives.models import (
     Alternative,
     AlternativeKind,
@@ -17,24 +17,16 @@ from app.alternatives.models import (
     ProposerKind,
 )
 from app.alternatives.policy import Proposal, decide, may_approve
-from app.alternatives.replanning_port import route_replanner
 from app.auth.principal import Principal, may_see_depot
-from app.config import Settings, get_settings
-from app.db import utcnow
 from app.delivery_exceptions import service as exceptions
 from app.delivery_exceptions.models import DeliveryException, EventType, ExceptionStatus, ResolutionStep
 from app.errors import DomainError, ErrorCode, ensure_version, invalid, not_found
+from app.events import CustomerAnswered, CustomerDidNotAnswer
 from app.routes.models import Route, Stop
 from app.routes.permissions import may_drive_route, may_see_route
 from app.runtime import Runtime, UnitOfWork, unit_of_work
 
-__all__ = ["AlternativeKind", "ProposerKind", "propose_alternative", "propose_in_uow"]
-
 PEOPLE_ACTING_FOR_THEMSELVES = (ProposerKind.DRIVER, ProposerKind.DISPATCHER, ProposerKind.SUPERVISOR)
-
-
-def deps_for(settings: Settings) -> Deps:
-    return Deps(settings=settings, replanner=route_replanner())
 
 
 async def propose_alternative(
@@ -44,26 +36,30 @@ async def propose_alternative(
     """Propose an alternative for the stop's open exception; the policy may approve (and execute) it at once."""
     async with unit_of_work(runtime) as uow:
         return await _propose(
-            uow, deps_for(runtime.settings), tenant_id=tenant_id, stop_id=stop_id, kind=kind, proposed_by=proposed_by,
+            uow, tenant_id=tenant_id, stop_id=stop_id, kind=kind, proposed_by=proposed_by,
             actor=actor, details=details, expected_exception_version=expected_exception_version,
         )
 
 
-async def propose_in_uow(
-    uow: UnitOfWork, *, tenant_id: int, stop_id: int, kind: AlternativeKind, proposed_by: ProposerKind,
-    actor: Principal | None, details: dict, expected_exception_version: int | None = None,
-) -> Alternative:
-    """The same as propose_alternative, inside the caller's transaction."""
-    queued = len(uow.notices)
-    try:
-        return await _propose(
-            uow, deps_for(get_settings()), tenant_id=tenant_id, stop_id=stop_id, kind=kind, proposed_by=proposed_by,
-            actor=actor, details=details, expected_exception_version=expected_exception_version,
-        )
-    except BaseException:
-        # The caller may roll back to a savepoint and carry on: no notices for work that was undone.
-        del uow.notices[queued:]
-        raise
+async def propose_customer_choice(uow: UnitOfWork, event: CustomerAnswered) -> None:
+    """In-transaction handler: the customer's choice becomes their proposal (the policy may approve it at once)."""
+    alt = await _propose(
+        uow, tenant_id=event.tenant_id, stop_id=event.stop_id, kind=AlternativeKind(event.option), proposed_by=ProposerKind.CUSTOMER,
+        actor=None, details=event.details, expected_exception_version=None,
+    )
+    event.reply.alternative_id = alt.id
+
+
+async def propose_safe_place_fallback(uow: UnitOfWork, event: CustomerDidNotAnswer) -> None:
+    """In-transaction handler: no answer in time, so the safe place the customer chose in advance is proposed by rule."""
+    stop = await uow.session.get(Stop, event.stop_id)
+    if await neighbors.safe_place(session=uow.session, tenant_id=stop.tenant_id, customer_id=stop.customer_id) is None:
+        return
+    alt = await _propose(
+        uow, tenant_id=stop.tenant_id, stop_id=stop.id, kind=AlternativeKind.SECURE_DROPOFF, proposed_by=ProposerKind.RULE,
+        actor=None, details={}, expected_exception_version=None,
+    )
+    event.reply.alternative_id = alt.id
 
 
 def _check_actor(actor: Principal | None, proposed_by: ProposerKind, tenant_id: int, route: Route) -> None:
@@ -82,7 +78,7 @@ def _check_actor(actor: Principal | None, proposed_by: ProposerKind, tenant_id: 
 
 
 async def _propose(
-    uow: UnitOfWork, deps: Deps, *, tenant_id: int, stop_id: int, kind: AlternativeKind, proposed_by: ProposerKind,
+    uow: UnitOfWork, *, tenant_id: int, stop_id: int, kind: AlternativeKind, proposed_by: ProposerKind,
     actor: Principal | None, details: dict[str, Any], expected_exception_version: int | None,
 ) -> Alternative:
     session = uow.session
@@ -117,7 +113,7 @@ async def _propose(
         stored["neighborId"] = neighbor.id
     elif kind is AlternativeKind.PICKUP_POINT:
         point = await pickup_points.get(session=session, tenant_id=tenant_id, pickup_point_id=checked.pickup_point_id)
-        pickup_points.ensure_usable(point, utcnow(), len(parcels))
+        pickup_points.ensure_usable(point, uow.clock.now(), len(parcels))
         stored["pickupPointId"] = point.id
     elif kind is AlternativeKind.SECURE_DROPOFF:
         place = await neighbors.safe_place(session=session, tenant_id=tenant_id, customer_id=stop.customer_id)
@@ -157,11 +153,11 @@ async def _propose(
     if decision.outcome is DecisionOutcome.APPROVED_AUTOMATICALLY:
         await session.flush()
         execution.publish(uow, [proposed])
-        await execution.approve(uow, deps, alt=alt, exc=exc, approver=None, approver_kind=ProposerKind.RULE)
+        await execution.approve(uow, alt=alt, exc=exc, approver=None, approver_kind=ProposerKind.RULE)
     elif actor is not None and proposed_by in PEOPLE_ACTING_FOR_THEMSELVES and may_approve(decision.outcome, proposed_by):
         await session.flush()
         execution.publish(uow, [proposed])
-        await execution.approve(uow, deps, alt=alt, exc=exc, approver=actor, approver_kind=proposed_by)
+        await execution.approve(uow, alt=alt, exc=exc, approver=actor, approver_kind=proposed_by)
     else:
         waiting = alternatives.move_status(
             session=session, exc=exc, status=ExceptionStatus.AWAITING_DECISION, actor=actor, proposer=proposed_by,
@@ -224,7 +220,7 @@ async def approve_alternative(runtime: Runtime, principal: Principal, *, alterna
                 ErrorCode.POLICY_REQUIRES_SUPERVISOR,
                 f"the policy leaves this to a supervisor or the customer's own choice ({alt.decision_rule})", field="id",
             )
-        await execution.approve(uow, deps_for(runtime.settings), alt=alt, exc=exc, approver=principal, approver_kind=approver_kind)
+        await execution.approve(uow, alt=alt, exc=exc, approver=principal, approver_kind=approver_kind)
         return alt
 
 
@@ -244,7 +240,7 @@ async def reject_alternative(
         _ensure_pending(alt, expected_version)
         if not may_depot(principal, route):
             raise DomainError(ErrorCode.FORBIDDEN, "only the depot's dispatchers and supervisors decide", field="id")
-        alt.status, alt.rejection_reason, alt.decided_at = AlternativeStatus.REJECTED, text, utcnow()
+        alt.status, alt.rejection_reason, alt.decided_at = AlternativeStatus.REJECTED, text, uow.clock.now()
         alt.decided_by_user_id = principal.user_id
         alt.version += 1
         uow.session.add(alt)

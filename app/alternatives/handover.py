@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from app.alternatives import codes, execution, neighbors
 from app.alternatives.execution import CONFIRMED_AT_THE_DOOR
-from app.alternatives.flows import deps_for, lock_alternative
+from app.alternatives.flows import lock_alternative
 from app.alternatives.models import Alternative, AlternativeKind, AlternativeStatus, CodePurpose, NeighborStatus
 from app.auth.principal import Principal
 from app.config import Settings
@@ -47,7 +47,7 @@ async def confirm_handover(runtime: Runtime, principal: Principal, *, alternativ
         elif "photoRef" not in recorded:
             raise invalid("a secure drop-off needs a photo reference", "photoRef")
         if failure is None:
-            await execution.confirm_at_the_door(uow, deps_for(runtime.settings), alt=alt, exc=exc, driver=principal, proof=recorded)
+            await execution.confirm_at_the_door(uow, alt=alt, exc=exc, driver=principal, proof=recorded)
     if failure is not None:
         raise failure
     return alt

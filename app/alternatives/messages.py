@@ -1,4 +1,4 @@
-"""Texts the alternatives send, through the outreach outbox (one row in the caller's transaction)."""
+"""Texts the alternatives send, through the runtime's outbox (one row in the caller's transaction)."""
 from app.runtime import UnitOfWork
 
 
@@ -6,10 +6,7 @@ async def send_sms(
     uow: UnitOfWork, *, tenant_id: int, to_phone: str, text: str, purpose: str,
     customer_id: int | None = None, exception_id: int | None = None,
 ) -> None:
-    # Outreach calls into app.alternatives.flows, so its module is imported when used, not when this one loads.
-    from app.outreach.flows import enqueue_sms
-
-    await enqueue_sms(
+    await uow.runtime.outbox.sms(
         uow, tenant_id=tenant_id, to_phone=to_phone, text=text, purpose=purpose, customer_id=customer_id,
         exception_id=exception_id,
     )

@@ -6,7 +6,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.db import StrEnumType, UTCDateTime, utcnow
+from app.clock import current_time
+from app.db import StrEnumType, UTCDateTime
 
 
 class ProposerKind(StrEnum):
@@ -76,7 +77,7 @@ class Alternative(SQLModel, table=True):
     pickup_point_id: int | None = Field(default=None, foreign_key="pickup_point.id")
     proposed_by: ProposerKind = Field(sa_type=StrEnumType(ProposerKind))
     proposed_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
-    proposed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    proposed_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
     decision: DecisionOutcome = Field(sa_type=StrEnumType(DecisionOutcome))
     decision_rule: str = Field(max_length=64, description="the policy rule that decided who must approve")
     decided_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
@@ -101,7 +102,7 @@ class Neighbor(SQLModel, table=True):
     phone: str = Field(max_length=20, description="E.164")
     status: NeighborStatus = Field(default=NeighborStatus.PENDING_VERIFICATION, sa_type=StrEnumType(NeighborStatus))
     consent_from_outreach: bool = Field(default=False, description="added from the customer's answer to outreach")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
     verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     version: int = Field(default=1, ge=1)
@@ -122,7 +123,7 @@ class OneTimeCode(SQLModel, table=True):
     attempts: int = Field(default=0, ge=0)
     max_attempts: int = Field(default=5, ge=1)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
 
 
 class SafePlace(SQLModel, table=True):
@@ -135,7 +136,7 @@ class SafePlace(SQLModel, table=True):
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
     customer_id: int = Field(foreign_key="customer.id")
     instructions: str = Field(max_length=500)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
 
 
 class PickupPoint(SQLModel, table=True):
@@ -170,5 +171,5 @@ class TenantPolicy(SQLModel, table=True):
     tenant_id: int = Field(foreign_key="tenant.id", sa_column_kwargs={"unique": True})
     rules: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     updated_by_id: int | None = Field(default=None, foreign_key="app_user.id")
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
     version: int = Field(default=1, ge=1)

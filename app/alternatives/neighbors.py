@@ -4,7 +4,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.alternatives.models import Neighbor, NeighborStatus, SafePlace
 from app.customers.models import Customer, normalize_phone
-from app.db import utcnow
+from app.clock import current_time
 from app.errors import DomainError, ErrorCode, ensure_version, invalid, not_found
 
 
@@ -73,7 +73,7 @@ def ensure_not_revoked(neighbor: Neighbor) -> None:
 
 
 def mark_verified(*, session: AsyncSession, neighbor: Neighbor) -> None:
-    neighbor.status, neighbor.verified_at = NeighborStatus.VERIFIED, utcnow()
+    neighbor.status, neighbor.verified_at = NeighborStatus.VERIFIED, current_time()
     neighbor.version += 1
     session.add(neighbor)
 
@@ -82,7 +82,7 @@ def revoke(*, session: AsyncSession, neighbor: Neighbor, expected_version: int) 
     """Consent ends; approved handovers to this neighbour can no longer be confirmed."""
     ensure_version(current=neighbor.version, expected=expected_version, what="the neighbour")
     ensure_not_revoked(neighbor)
-    neighbor.status, neighbor.revoked_at = NeighborStatus.REVOKED, utcnow()
+    neighbor.status, neighbor.revoked_at = NeighborStatus.REVOKED, current_time()
     neighbor.version += 1
     session.add(neighbor)
 
@@ -104,7 +104,7 @@ async def set_safe_place(*, session: AsyncSession, tenant_id: int, customer_id: 
     if not text or len(text) > 500:
         raise invalid("safe place instructions of 1 to 500 characters are required", "instructions")
     current = current or SafePlace(tenant_id=tenant_id, customer_id=customer_id, instructions=text)
-    current.instructions, current.updated_at = text, utcnow()
+    current.instructions, current.updated_at = text, current_time()
     session.add(current)
     await session.flush()
     return current

@@ -7,7 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.alternatives.models import Alternative, AlternativeStatus, ProposerKind, TenantPolicy
 from app.alternatives.policy import ParcelFacts, PolicyRules
 from app.auth.principal import Principal
-from app.db import utcnow
+from app.clock import current_time
 from app.delivery_exceptions import service as exceptions
 from app.delivery_exceptions.lifecycle import STEP_FOR_STATUS, ensure_transition
 from app.delivery_exceptions.models import (
@@ -102,7 +102,7 @@ def record(
     if actor is None:
         event.actor_role = proposer.value.lower()
     exc.version += 1
-    exc.updated_at = utcnow()
+    exc.updated_at = current_time()
     session.add(exc)
     return event
 
@@ -139,7 +139,7 @@ async def save_policy(
     if row is None:
         row = TenantPolicy(tenant_id=tenant_id, rules=parsed.to_data(), updated_by_id=actor_id)
     else:
-        row.rules, row.updated_by_id, row.updated_at = parsed.to_data(), actor_id, utcnow()
+        row.rules, row.updated_by_id, row.updated_at = parsed.to_data(), actor_id, current_time()
         row.version += 1
     session.add(row)
     await session.flush()

@@ -19,6 +19,7 @@ from app.alternatives.models import (
     TenantPolicy,
 )
 from app.api.context import Info
+from app.api.lazy import lazy_type
 from app.tenants.types import UserType
 
 StopRef = Annotated["StopType", strawberry.lazy("app.routes.types")]  # noqa: F821
@@ -139,15 +140,11 @@ class AlternativeType:
 
     @strawberry.field
     async def exception(self, info: Info) -> ExceptionRef:
-        from app.delivery_exceptions.types import DeliveryExceptionType
-
-        return DeliveryExceptionType.from_row(await info.context.loaders.exception.load(self.row.exception_id))
+        return lazy_type(ExceptionRef).from_row(await info.context.loaders.exception.load(self.row.exception_id))
 
     @strawberry.field
     async def stop(self, info: Info) -> StopRef:
-        from app.routes.types import StopType
-
-        return StopType.from_row(await info.context.loaders.stop.load(self.row.stop_id))
+        return lazy_type(StopRef).from_row(await info.context.loaders.stop.load(self.row.stop_id))
 
     @strawberry.field
     async def neighbor(self, info: Info) -> NeighborType | None:

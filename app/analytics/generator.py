@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.clock import current_time
 from app.analytics.areas import stored_cell
 from app.delivery_exceptions.models import REASON_CODES, ExceptionKind
 from app.geo import haversine_km
@@ -142,7 +143,7 @@ async def generate(
     """Create a tenant with `exceptions` exceptions over the `days` days before `end`; returns the tenant id."""
     rng = random.Random(seed)
     writer = Writer(connection)
-    end = end or datetime.now(UTC).date()
+    end = end or current_time().date()
     stops_per_day = exceptions / days / 0.15  # about 0.15 exceptions per stop with the rates above
     tenant_id = await _create_tenant(connection, slug or f"scale-{exceptions}", exceptions)
     dispatcher = await _create_user(connection, tenant_id, Role.DISPATCHER, "dispatcher")
@@ -167,7 +168,7 @@ def _split(total: int, weights: list[float]) -> list[int]:
 
 
 async def _create_tenant(connection: AsyncConnection, slug: str, exceptions: int) -> int:
-    now = datetime.now(UTC)
+    now = current_time()
     return (await connection.execute(
         sa.text("INSERT INTO tenant (slug, name, currency, reattempt_base_cost_cents, reattempt_cost_per_km_cents, created_at) "
                 "VALUES (:slug, :name, 'EUR', 450, 35, :now) RETURNING id"),
@@ -182,7 +183,7 @@ def _ts(connection: AsyncConnection, value: datetime) -> datetime | str:
 async def _create_user(connection: AsyncConnection, tenant_id: int, role: Role, name: str, phone: str | None = None) -> int:
     return (await connection.execute(
         sa.text("INSERT INTO app_user (tenant_id, email, name, role, phone, active, created_at) VALUES (:t, :email, :name, :role, :phone, true, :now) RETURNING id"),
-        {"t": tenant_id, "email": f"{name}@t{tenant_id}.scale.test", "name": name, "role": role.value, "phone": phone, "now": _ts(connection, datetime.now(UTC))},
+        {"t": tenant_id, "email": f"{name}@t{tenant_id}.scale.test", "name": name, "role": role.value, "phone": phone, "now": _ts(connection, current_time())},
     )).scalar_one()
 
 
@@ -193,7 +194,7 @@ async def _create_depot(connection: AsyncConnection, writer: Writer, rng: random
         {"t": tenant_id, "n": name, "lat": lat, "lon": lon, "z": zone},
     )).scalar_one()
     driver_ids = [await _create_user(connection, tenant_id, Role.DRIVER, f"driver-{depot_id}-{i}") for i in range(drivers)]
-    now, homes, rows = datetime.now(UTC), [], []
+    now, homes, rows = current_time(), [], []
     for _ in range(customers):
         customer_id = await writer.next_id("customer")
         dense = rng.random() < DENSE_SHARE
@@ -266,7 +267,7 @@ class _History:
         if key not in self.routes:
             route_id = self.routes[key] = await self.writer.next_id("route")
             driver = depot.drivers[route_index % len(depot.drivers)]
-            self.rows["route"].append((route_id, self.tenant_id, depot.id, driver, service_date, "COMPLETED", 1, datetime.now(UTC)))
+            self.rows["route"].append((route_id, self.tenant_id, depot.id, driver, service_date, "COMPLETED", 1, current_time()))
         return self.routes[key]
 
     async def _exception(self, depot: DepotPlan, route_id: int, stop_id: int, driver: int, home: Home, kind: ExceptionKind, at: datetime, attempt: int | None) -> None:

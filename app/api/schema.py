@@ -9,7 +9,7 @@ from app.alternatives.schema import AlternativeMutation, AlternativeQuery
 from app.analytics.metrics import OperationMetrics
 from app.analytics.schema import AnalyticsQuery
 from app.api.extensions import schema_extensions
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.customers.schema import CustomerMutation, CustomerQuery
 from app.delivery_exceptions.schema import ExceptionMutation, ExceptionQuery
 from app.outreach.schema import OutreachMutation, OutreachQuery
@@ -44,4 +44,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     )
 
 
-schema = build_schema(get_settings())
+def __getattr__(name: str) -> strawberry.Schema:
+    """`app.api.schema:schema` for `strawberry export-schema`: the SDL with default settings, built when asked for."""
+    if name == "schema":
+        return build_schema(Settings())
+    raise AttributeError(name)

@@ -5,7 +5,7 @@ from datetime import timedelta
 import jwt
 
 from app.config import Settings
-from app.db import utcnow
+from app.clock import SYSTEM_CLOCK
 from app.tenants.models import Role
 
 
@@ -23,7 +23,7 @@ class Claims:
 
 def issue_token(settings: Settings, claims: Claims, *, ttl_seconds: int | None = None, audience: str | None = None) -> str:
     """Sign a token for these claims."""
-    now = utcnow()
+    now = SYSTEM_CLOCK.now()  # pyjwt checks exp/iat against the real time, so tokens are signed with it too
     payload = {
         "sub": str(claims.user_id),
         "tid": claims.tenant_id,

@@ -6,7 +6,8 @@ import phonenumbers
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, utcnow
+from app.clock import current_time
+from app.db import UTCDateTime
 
 
 class Channel(StrEnum):
@@ -44,4 +45,4 @@ class Customer(SQLModel, table=True):
     quiet_hours_start: time | None = None
     quiet_hours_end: time | None = None
     delivery_instructions: str = Field(default="", max_length=2000)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)

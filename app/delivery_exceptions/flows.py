@@ -4,9 +4,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from app.access import flows as access_flows
 from app.auth.principal import Principal
-from app.db import utcnow
 from app.delivery_exceptions import service
 from app.delivery_exceptions.costs import failure_cost_cents
 from app.delivery_exceptions.models import (
@@ -19,12 +17,12 @@ from app.delivery_exceptions.models import (
 )
 from app.delivery_exceptions.notices import event_notices
 from app.errors import DomainError, ErrorCode, invalid
+from app.events import ExceptionClosed, ExceptionReported, ExceptionStatusChanged, StopDelivered
 from app.idempotency import ensure_same_request, fingerprint
-from app.outreach.flows import on_exception_reported
 from app.routes import service as routes
 from app.routes.models import AttemptOutcome, ParcelStatus, Stop, StopStatus
 from app.runtime import Runtime, UnitOfWork, unit_of_work
-from app.tenants.models import Depot, Tenant
+from app.tenants.models import Depot, Role, Tenant
 
 
 @dataclass(frozen=True)
@@ -44,18 +42,18 @@ class ExceptionReport:
         )
 
 
-def _validate(report: ExceptionReport) -> None:
+def _validate(report: ExceptionReport, now: datetime) -> None:
     if not report.idempotency_key.strip() or len(report.idempotency_key) > 100:
         raise invalid("an idempotency key of 1 to 100 characters is required", "idempotencyKey")
     if len(report.description) > 2000:
         raise invalid("the description is at most 2000 characters", "description")
-    if report.occurred_at and report.occurred_at > utcnow():
+    if report.occurred_at and report.occurred_at > now:
         raise invalid("occurredAt cannot be in the future", "occurredAt")
 
 
 async def report_exception(runtime: Runtime, principal: Principal, report: ExceptionReport) -> tuple[DeliveryException, bool]:
     """Open an exception from the driver's report; a retry with the same key returns the first one (replayed=True)."""
-    _validate(report)
+    _validate(report, runtime.clock.now())
     reason_code = service.validate_reason(report.kind, report.reason_code)
     request_hash = report.fingerprint()
     try:
@@ -97,7 +95,7 @@ async def _open(
     if report.kind in ATTEMPT_FAILING_KINDS:
         attempt = await routes.add_attempt(
             session=session, stop=stop, driver_id=principal.user_id, outcome=AttemptOutcome.FAILED,
-            attempted_at=report.occurred_at or utcnow(), position=report.position,
+            attempted_at=report.occurred_at or uow.clock.now(), position=report.position,
         )
         failed_attempt_number = attempt.attempt_number
         await routes.bump_route_version(session=session, route=route)
@@ -106,20 +104,30 @@ async def _open(
         description=report.description.strip(), position=report.position[:2] if report.position else None,
         failed_attempt_number=failed_attempt_number, idempotency_key=report.idempotency_key, fingerprint=request_hash,
     )
-    await access_flows.annotate_access_denied(session=session, event=event, stop=stop)
     await session.flush()
+    await uow.emit(ExceptionReported(tenant_id=exc.tenant_id, exception_id=exc.id, stop_id=stop.id, kind=exc.kind.value, event_id=event.id))
     uow.notify(*event_notices(event))
-    await on_exception_reported(uow, exc)
     return exc, False
 
 
 async def _change(runtime: Runtime, principal: Principal, exception_id: int, change) -> DeliveryException:  # noqa: ANN001
     async with unit_of_work(runtime) as uow:
         exc = await service.get_for_change(session=uow.session, principal=principal, exception_id=exception_id)
+        previous = exc.status
         event: ExceptionEvent = await change(uow, exc)
         await uow.session.flush()
-        uow.notify(*event_notices(event))
+        await announce_change(uow, exc, event, previous)
         return exc
+
+
+async def announce_change(uow: UnitOfWork, exc: DeliveryException, event: ExceptionEvent, previous: ExceptionStatus) -> None:
+    """The notices of a timeline entry, and the domain event of a status change."""
+    uow.notify(*event_notices(event))
+    if exc.status is not previous:
+        await uow.emit(ExceptionStatusChanged(
+            tenant_id=exc.tenant_id, exception_id=exc.id, previous=previous.value, status=exc.status.value, actor_role=event.actor_role,
+        ))
+
 
 
 async def acknowledge_exception(runtime: Runtime, principal: Principal, *, exception_id: int, expected_version: int) -> DeliveryException:
@@ -179,6 +187,7 @@ async def close_exception(
         stop.version += 1
         session.add(stop)
         await routes.set_parcels_status(session=session, stop_id=stop.id, status=parcel_status)
+    await uow.emit(ExceptionClosed(tenant_id=exc.tenant_id, exception_id=exc.id, stop_id=exc.stop_id, outcome=outcome.value))
     return event
 
 
@@ -195,4 +204,16 @@ async def resolve_exception(
     return await _change(runtime, principal, exception_id, change)
 
 
-
+async def close_on_delivery(uow: UnitOfWork, event: StopDelivered) -> None:
+    """In-transaction handler: a delivered stop settles the exception still open on it."""
+    open_exc = await service.open_exception_on_stop(session=uow.session, stop_id=event.stop_id)
+    if open_exc is None:
+        return
+    driver = Principal(user_id=event.driver_id, tenant_id=event.tenant_id, role=Role.DRIVER, scopes=frozenset())
+    previous = open_exc.status
+    closed = await close_exception(
+        uow, driver, open_exc, expected_version=open_exc.version, outcome=ResolutionOutcome.DELIVERED_TO_CUSTOMER,
+        note=event.note or "delivered on a later attempt",
+    )
+    await uow.session.flush()
+    await announce_change(uow, open_exc, closed, previous)

@@ -6,7 +6,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.db import BigIntId, StrEnumType, UTCDateTime, utcnow
+from app.clock import current_time
+from app.db import BigIntId, StrEnumType, UTCDateTime
 
 
 class ExceptionKind(StrEnum):
@@ -109,7 +110,7 @@ class DeliveryException(SQLModel, table=True):
     description: str = Field(default="", max_length=2000)
     status: ExceptionStatus = Field(default=ExceptionStatus.OPEN, sa_type=StrEnumType(ExceptionStatus))
     reported_by_id: int = Field(foreign_key="app_user.id")
-    reported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    reported_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
     lat: float | None = None
     lon: float | None = None
     failed_attempt_number: int | None = Field(default=None, ge=1, description="set when the report recorded a failed attempt")
@@ -122,7 +123,7 @@ class DeliveryException(SQLModel, table=True):
     idempotency_key: str = Field(max_length=100)
     request_fingerprint: str = Field(max_length=64)
     version: int = Field(default=1, ge=1)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
 
 
 class ExceptionEvent(SQLModel, table=True):
@@ -143,5 +144,5 @@ class ExceptionEvent(SQLModel, table=True):
     step: ResolutionStep = Field(sa_type=StrEnumType(ResolutionStep))
     actor_id: int | None = Field(default=None, foreign_key="app_user.id")
     actor_role: str | None = Field(default=None, max_length=32)
-    occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    occurred_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)

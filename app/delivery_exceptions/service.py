@@ -7,7 +7,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.principal import Principal, may_see_depot
-from app.db import utcnow
+from app.clock import current_time
 from app.delivery_exceptions.lifecycle import STEP_FOR_STATUS, ensure_transition, status_after
 from app.delivery_exceptions.models import (
     REASON_CODES,
@@ -169,7 +169,7 @@ def append_event(
 
 def _touch(exc: DeliveryException) -> None:
     exc.version += 1
-    exc.updated_at = utcnow()
+    exc.updated_at = current_time()
 
 
 async def create(
@@ -228,7 +228,7 @@ def acknowledge(*, session: AsyncSession, principal: Principal, exc: DeliveryExc
     ensure_version(current=exc.version, expected=expected_version, what="the exception")
     previous = exc.assignee_id
     exc.assignee_id = principal.user_id
-    exc.acknowledged_at = exc.acknowledged_at or utcnow()
+    exc.acknowledged_at = exc.acknowledged_at or current_time()
     _touch(exc)
     session.add(exc)
     return append_event(
@@ -281,7 +281,7 @@ def resolve(
     exc.status = target
     exc.resolution_outcome = outcome
     exc.resolution_note = note
-    exc.resolved_at = utcnow()
+    exc.resolved_at = current_time()
     exc.failure_cost_cents = failure_cost_cents
     _touch(exc)
     session.add(exc)

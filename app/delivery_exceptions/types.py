@@ -6,6 +6,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.api.context import Info
+from app.api.lazy import lazy_type
 from app.delivery_exceptions.models import (
     DeliveryException,
     EventType,
@@ -89,15 +90,11 @@ class DeliveryExceptionType:
 
     @strawberry.field
     async def stop(self, info: Info) -> StopRef:
-        from app.routes.types import StopType
-
-        return StopType.from_row(await info.context.loaders.stop.load(self.row.stop_id))
+        return lazy_type(StopRef).from_row(await info.context.loaders.stop.load(self.row.stop_id))
 
     @strawberry.field
     async def route(self, info: Info) -> RouteRef:
-        from app.routes.types import RouteType
-
-        return RouteType.from_row(await info.context.loaders.route.load(self.row.route_id))
+        return lazy_type(RouteRef).from_row(await info.context.loaders.route.load(self.row.route_id))
 
     @strawberry.field
     async def depot(self, info: Info) -> DepotType:
@@ -121,13 +118,9 @@ class DeliveryExceptionType:
 
     @strawberry.field(description="Messages to the customer about this exception, oldest first (sent, failed, suppressed…).")
     async def notifications(self, info: Info) -> list[NotificationRef]:
-        from app.outreach.types import NotificationType
-
-        return [NotificationType.from_row(n) for n in await info.context.loaders.notifications_by_exception.load(self.row.id)]
+        return [lazy_type(NotificationRef).from_row(n) for n in await info.context.loaders.notifications_by_exception.load(self.row.id)]
 
     @strawberry.field(description="What the customer answered (SMS reply, link page, app), oldest first.")
     async def customer_responses(self, info: Info) -> list[CustomerResponseRef]:
-        from app.outreach.types import CustomerResponseType
-
         rows = await info.context.loaders.customer_responses_by_exception.load(self.row.id)
-        return [CustomerResponseType.from_row(r) for r in rows]
+        return [lazy_type(CustomerResponseRef).from_row(r) for r in rows]

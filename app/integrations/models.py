@@ -5,7 +5,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.db import BigIntId, UTCDateTime, utcnow
+from app.clock import current_time
+from app.db import BigIntId, UTCDateTime
 
 
 class IntegrationEvent(SQLModel, table=True):
@@ -22,5 +23,5 @@ class IntegrationEvent(SQLModel, table=True):
     kind: str = Field(max_length=64, description="e.g. wms.parcel_held")
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     idempotency_key: str = Field(max_length=200)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

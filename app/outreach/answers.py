@@ -8,11 +8,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.access.crypto import vault_for
 from app.access.flows import save_customer_access
-from app.alternatives import neighbors
-from app.alternatives.flows import propose_in_uow
-from app.alternatives.models import AlternativeKind, ProposerKind
-from app.config import get_settings
-from app.db import utcnow
 from app.delivery_exceptions import service as exceptions
 from app.delivery_exceptions.lifecycle import ALLOWED_TRANSITIONS
 from app.delivery_exceptions.models import (
@@ -25,6 +20,7 @@ from app.delivery_exceptions.models import (
 )
 from app.delivery_exceptions.notices import event_notices
 from app.errors import DomainError
+from app.events import CustomerAnswered, CustomerDidNotAnswer
 from app.outreach.models import CustomerResponse, ResponseOption, ResponseSource
 from app.outreach.sequences import stop_sequence
 from app.routes.models import Stop
@@ -76,7 +72,7 @@ def _event_for(uow: UnitOfWork, exc: DeliveryException, response: CustomerRespon
     previous = exc.status
     exc.status = target
     exc.version += 1
-    exc.updated_at = utcnow()
+    exc.updated_at = uow.clock.now()
     uow.session.add(exc)
     return exceptions.append_event(
         session=uow.session, exc=exc, type=EventType.STATUS_CHANGED, step=ResolutionStep.CUSTOMER_CONTACTED, actor=None,
@@ -84,20 +80,21 @@ def _event_for(uow: UnitOfWork, exc: DeliveryException, response: CustomerRespon
     )
 
 
-async def _propose(uow: UnitOfWork, stop: Stop, answer: Answer, *, refusals_raise: bool) -> int | None:
-    """Hand the choice to the alternatives flow (policy, approval, timeline); its id, or None when it was refused."""
+async def _propose(uow: UnitOfWork, stop: Stop, response: CustomerResponse, *, refusals_raise: bool) -> int | None:
+    """Tell the alternatives domain what the customer chose (policy, approval, timeline); its id, or None when refused."""
+    answered = CustomerAnswered(
+        tenant_id=stop.tenant_id, stop_id=stop.id, response_id=response.id, option=response.option.value,
+        details=dict(response.details or {}), refusals_raise=refusals_raise,
+    )
     try:
-        async with uow.session.begin_nested():
-            alternative = await propose_in_uow(
-                uow, tenant_id=stop.tenant_id, stop_id=stop.id, kind=AlternativeKind(answer.option.value),
-                proposed_by=ProposerKind.CUSTOMER, actor=None, details=answer.details,
-            )
-        return alternative.id
+        async with uow.savepoint():
+            await uow.emit(answered)
     except DomainError as refusal:
         if refusals_raise:  # the page and the app show the reason; an SMS reply is kept as a note instead
             raise
         log.info("customer's SMS choice refused", extra={"stopId": stop.id, "code": refusal.code.value})
         return None
+    return answered.reply.alternative_id
 
 
 async def record_answer(uow: UnitOfWork, *, stop: Stop, answer: Answer) -> CustomerResponse:
@@ -105,7 +102,7 @@ async def record_answer(uow: UnitOfWork, *, stop: Stop, answer: Answer) -> Custo
     session = uow.session
     if answer.option is ResponseOption.ACCESS_INSTRUCTIONS:
         # Instructions may hold a gate or door code: they go into the vault, never onto the timeline in clear.
-        await save_customer_access(uow, vault=vault_for(get_settings()), stop=stop, instructions=str(answer.details.get("instructions", "")))
+        await save_customer_access(uow, vault=vault_for(uow.settings), stop=stop, instructions=str(answer.details.get("instructions", "")))
         answer = replace(answer, details={"storedIn": "access vault"}, text=None)
     exc = await open_exception_of(session, stop.id)
     response = CustomerResponse(
@@ -126,8 +123,7 @@ async def _put_on_exception(
 ) -> None:
     """A choice becomes the customer's alternative; anything else (or a refused choice) a timeline entry."""
     if response.option in ALTERNATIVE_OPTIONS:
-        answer = Answer(response.option, response.details, response.source)
-        response.alternative_id = await _propose(uow, stop, answer, refusals_raise=refusals_raise)
+        response.alternative_id = await _propose(uow, stop, response, refusals_raise=refusals_raise)
         uow.session.add(response)
     if response.alternative_id is None:
         event = _event_for(uow, exc, response)
@@ -156,18 +152,14 @@ async def attach_earlier_answer(uow: UnitOfWork, *, stop: Stop, exc: DeliveryExc
 
 
 async def propose_policy_fallback(runtime: Runtime, *, stop_id: int) -> int | None:
-    """No answer in time: propose the safe place the customer chose in advance (the policy decides who approves)."""
+    """No answer in time: the alternatives domain may propose what the customer chose in advance (a safe place)."""
     async with unit_of_work(runtime) as uow:
         stop = await uow.session.get(Stop, stop_id)
-        if await neighbors.safe_place(session=uow.session, tenant_id=stop.tenant_id, customer_id=stop.customer_id) is None:
-            return None
+        silent = CustomerDidNotAnswer(tenant_id=stop.tenant_id, stop_id=stop.id)
         try:
-            async with uow.session.begin_nested():
-                alternative = await propose_in_uow(
-                    uow, tenant_id=stop.tenant_id, stop_id=stop.id, kind=AlternativeKind.SECURE_DROPOFF,
-                    proposed_by=ProposerKind.RULE, actor=None, details={},
-                )
+            async with uow.savepoint():
+                await uow.emit(silent)
         except DomainError as refusal:  # e.g. an alternative was approved meanwhile: nothing to fall back to
             log.info("no-answer fallback not proposed", extra={"stopId": stop_id, "code": refusal.code.value})
             return None
-        return alternative.id
+        return silent.reply.alternative_id

@@ -2,7 +2,6 @@
 import asyncio
 import json
 import logging
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -15,6 +14,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from app.clock import SYSTEM_CLOCK
 from app.config import Settings
 from app.outreach.models import NotificationChannel
 from app.outreach.redaction import redact
@@ -145,9 +145,10 @@ class FcmPush:
 
     async def _token(self) -> str:
         async with self._lock:
-            if self._access_token and time.time() < self._expires_at - 60:
+            # Google checks the assertion against the real time, so this token's lifetime is wall-clock time.
+            now = int(SYSTEM_CLOCK.now().timestamp())
+            if self._access_token and now < self._expires_at - 60:
                 return self._access_token
-            now = int(time.time())
             assertion = jwt.encode(
                 {"iss": self.client_email, "scope": FCM_SCOPE, "aud": self.token_url, "iat": now, "exp": now + 3600},
                 self.private_key, algorithm="RS256",

@@ -3,12 +3,12 @@ import uuid
 from datetime import datetime, timedelta
 
 from app.auth.principal import Principal
-from app.config import get_settings
 from app.customers.models import Customer
-from app.db import utcnow
 from app.delivery_exceptions import service as exceptions
 from app.delivery_exceptions.models import DeliveryException, ExceptionKind
 from app.errors import DomainError, ErrorCode, invalid
+from app.events import ExceptionReported
+from app.outreach.answers import attach_earlier_answer
 from app.outreach import service
 from app.outreach.links import LINK_MARKER
 from app.outreach.models import (
@@ -18,6 +18,7 @@ from app.outreach.models import (
     NotificationStatus,
 )
 from app.outreach.redaction import redact
+from app.outreach.sequences import stop_sequence
 from app.outreach.templates import render
 from app.realtime.bus import Notice
 from app.routes.models import Stop
@@ -29,7 +30,7 @@ MESSAGE_ON_REPORT = frozenset({ExceptionKind.CUSTOMER_ABSENT, ExceptionKind.ACCE
 
 
 def _wake_workers(uow: UnitOfWork, row: Notification) -> None:
-    if row.status is NotificationStatus.PENDING and row.send_after <= utcnow():
+    if row.status is NotificationStatus.PENDING and row.send_after <= uow.clock.now():
         uow.notify(Notice(OUTBOX_CHANNEL, {"notificationId": row.id}))
 
 
@@ -38,7 +39,7 @@ async def _enqueue(
     customer: Customer | None, stop_id: int | None, exception_id: int | None, send_after: datetime | None,
     sequence_run_id: int | None = None, fallback_of_id: int | None = None, idempotency_key: str | None = None,
 ) -> Notification:
-    when = send_after or utcnow()
+    when = send_after or uow.clock.now()
     reason = await service.suppression_reason(
         session=uow.session, tenant_id=tenant_id, channel=channel, recipient=recipient, customer=customer, at=when
     )
@@ -100,6 +101,19 @@ async def enqueue_sms_fallback(uow: UnitOfWork, push: Notification, text: str) -
     )
 
 
+class Outbox:
+    """The outbox other domains write texts through (`runtime.outbox`), so they need not import outreach."""
+
+    async def sms(
+        self, uow: UnitOfWork, *, tenant_id: int, to_phone: str, text: str, purpose: str, customer_id: int | None = None,
+        exception_id: int | None = None, stop_id: int | None = None,
+    ) -> Notification:
+        return await enqueue_sms(
+            uow, tenant_id=tenant_id, to_phone=to_phone, text=text, purpose=purpose, customer_id=customer_id,
+            exception_id=exception_id, stop_id=stop_id,
+        )
+
+
 def next_window_text(stop: Stop, customer: Customer, now: datetime) -> str:
     start, end = service.next_windows(window_start=stop.window_start, window_end=stop.window_end, now=now, count=1)[0]
     local_start, local_end = service.local_time(customer, start), service.local_time(customer, end)
@@ -113,27 +127,22 @@ async def message_texts(uow: UnitOfWork, *, stop: Stop, customer: Customer) -> d
         "company": tenant.name if tenant else "Detour",
         "address": stop.address.split(",")[0],
         "link": LINK_MARKER,
-        "next_window": next_window_text(stop, customer, utcnow()),
+        "next_window": next_window_text(stop, customer, uow.clock.now()),
     }
 
 
-async def on_exception_reported(uow: UnitOfWork, exc: DeliveryException) -> Notification | None:
-    """Message the customer at once with the options that apply; other kinds need no customer message."""
-    if exc.kind not in MESSAGE_ON_REPORT:
-        return None
-    # The report's unit of work carries no settings; this one is the process-wide setting either way.
-    no_answer_minutes = get_settings().outreach_no_answer_minutes
-    # Imported here: both reach app.alternatives, whose flows import the exception flows that call this function.
-    from app.outreach.answers import attach_earlier_answer
-    from app.outreach.sequences import stop_sequence
-
+async def message_customer_on_report(uow: UnitOfWork, event: ExceptionReported) -> None:
+    """In-transaction handler: message the customer at once with the options that apply; other kinds need none."""
+    if ExceptionKind(event.kind) not in MESSAGE_ON_REPORT:
+        return
+    exc = await uow.session.get(DeliveryException, event.exception_id)
     stop = await uow.session.get(Stop, exc.stop_id)
     customer = await uow.session.get(Customer, stop.customer_id)
     await stop_sequence(uow, stop_id=stop.id, reason="an exception was reported at the door")
     if await attach_earlier_answer(uow, stop=stop, exc=exc) is not None:
-        return None  # the customer already chose before the driver arrived: no need to ask again
+        return  # the customer already chose before the driver arrived: no need to ask again
     values = await message_texts(uow, stop=stop, customer=customer)
-    first = await enqueue_for_customer(
+    await enqueue_for_customer(
         uow, customer=customer, text=render(f"exception.{exc.kind.value}", customer.language, **values),
         purpose=f"exception.{exc.kind.value}", stop_id=stop.id, exception_id=exc.id,
         idempotency_key=f"exception-{exc.id}-report",
@@ -141,10 +150,9 @@ async def on_exception_reported(uow: UnitOfWork, exc: DeliveryException) -> Noti
     # Without an answer by then, the worker sends a reminder and proposes the fallback the policy allows.
     await enqueue_for_customer(
         uow, customer=customer, text=render("pre_arrival.no_answer", customer.language, **values), purpose=NO_ANSWER_PURPOSE,
-        stop_id=stop.id, exception_id=exc.id, send_after=utcnow() + timedelta(minutes=no_answer_minutes),
+        stop_id=stop.id, exception_id=exc.id, send_after=uow.clock.now() + timedelta(minutes=uow.settings.outreach_no_answer_minutes),
         idempotency_key=f"exception-{exc.id}-no-answer",
     )
-    return first
 
 
 async def message_customer(runtime: Runtime, principal: Principal, *, exception_id: int, text: str) -> Notification:

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
-from app.db import utcnow
+from app.clock import current_time
 from app.errors import DomainError, ErrorCode
 from app.outreach.models import LinkTokenUse
 
@@ -29,7 +29,7 @@ class LinkClaims:
 
 def issue_link_token(settings: Settings, *, tenant_id: int, stop_id: int, exception_id: int | None = None,
                      ttl_seconds: int | None = None) -> str:
-    now = utcnow()
+    now = current_time()
     payload = {
         "iss": settings.jwt_issuer, "aud": LINK_AUDIENCE, "sub": str(stop_id), "tid": tenant_id,
         "exc": exception_id, "jti": uuid.uuid4().hex, "iat": now,

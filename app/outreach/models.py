@@ -6,7 +6,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.db import StrEnumType, UTCDateTime, utcnow
+from app.clock import current_time
+from app.db import StrEnumType, UTCDateTime
 
 
 class NotificationChannel(StrEnum):
@@ -70,7 +71,7 @@ class Notification(SQLModel, table=True):
     purpose: str = Field(max_length=40)
     idempotency_key: str = Field(max_length=64)
     status: NotificationStatus = Field(default=NotificationStatus.PENDING, sa_type=StrEnumType(NotificationStatus))
-    send_after: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    send_after: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
     attempts: int = Field(default=0, ge=0)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -78,8 +79,8 @@ class Notification(SQLModel, table=True):
     provider_message_id: str | None = Field(default=None, max_length=100)
     provider_status: str | None = Field(default=None, max_length=40)
     failure_reason: str | None = Field(default=None, max_length=500)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
 
 
 class OutreachSequence(SQLModel, table=True):
@@ -93,7 +94,7 @@ class OutreachSequence(SQLModel, table=True):
     name: str = Field(max_length=64)
     active: bool = True
     steps: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
 
 
 class OutreachSequenceRun(SQLModel, table=True):
@@ -106,7 +107,7 @@ class OutreachSequenceRun(SQLModel, table=True):
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
     stop_id: int = Field(foreign_key="stop.id")
     sequence_id: int | None = Field(default=None, foreign_key="outreach_sequence.id")
-    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    started_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
     stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     stop_reason: str | None = Field(default=None, max_length=100)
 
@@ -128,7 +129,7 @@ class CustomerResponse(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     text: str | None = Field(default=None, max_length=1600)
     alternative_id: int | None = Field(default=None, description="the alternative proposed from this answer, if any")
-    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    received_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
 
 
 class OptOut(SQLModel, table=True):
@@ -141,7 +142,7 @@ class OptOut(SQLModel, table=True):
     tenant_id: int = Field(foreign_key="tenant.id")
     phone: str = Field(max_length=20)
     keyword: str = Field(max_length=20)
-    opted_out_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    opted_out_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
 
 
 class PushDevice(SQLModel, table=True):
@@ -155,7 +156,7 @@ class PushDevice(SQLModel, table=True):
     customer_id: int = Field(foreign_key="customer.id", index=True)
     token: str = Field(max_length=255)
     active: bool = True
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
 
 
 class LinkTokenUse(SQLModel, table=True):
@@ -166,4 +167,4 @@ class LinkTokenUse(SQLModel, table=True):
     jti: str = Field(primary_key=True, max_length=64)
     tenant_id: int = Field(foreign_key="tenant.id")
     stop_id: int = Field(foreign_key="stop.id")
-    used_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    used_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)

@@ -2,7 +2,7 @@
 import logging
 
 from app.customers.models import Customer
-from app.db import utcnow
+from app.clock import current_time
 from app.outreach import service
 from app.outreach.answers import Answer, record_answer
 from app.outreach.models import ResponseOption, ResponseSource
@@ -20,7 +20,7 @@ RESCHEDULE_WORDS = frozenset({"1", "RESCHEDULE", "LATER", "NOT HOME", "NIET THUI
 
 def reschedule_details(stop: Stop) -> dict[str, str]:
     """The next window of the same time of day: what "reply 1" promised in the message."""
-    start, end = service.next_windows(window_start=stop.window_start, window_end=stop.window_end, now=utcnow(), count=1)[0]
+    start, end = service.next_windows(window_start=stop.window_start, window_end=stop.window_end, now=current_time(), count=1)[0]
     return {"windowStart": start.isoformat(), "windowEnd": end.isoformat()}
 
 
@@ -57,4 +57,4 @@ async def handle_inbound_sms(runtime: Runtime, *, from_phone: str, body: str) ->
 def reschedule_label(stop: Stop, customer: Customer) -> str:
     from app.outreach.flows import next_window_text
 
-    return next_window_text(stop, customer, utcnow())
+    return next_window_text(stop, customer, current_time())

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.alternatives import pickup_points
 from app.alternatives.models import PickupPoint
 from app.customers.models import Customer, normalize_phone
-from app.db import utcnow
+from app.clock import current_time
 from app.errors import DomainError, ErrorCode, invalid
 from app.outreach import links, service
 from app.outreach.answers import Answer, record_answer
@@ -62,7 +62,7 @@ async def _load(session: AsyncSession, claims: links.LinkClaims) -> LinkView:
     points = await pickup_points.list_all(session=session, tenant_id=stop.tenant_id, depot_id=None, active_only=True)
     return LinkView(
         claims=claims, stop=stop, customer=customer, company=tenant.name,
-        windows=service.next_windows(window_start=stop.window_start, window_end=stop.window_end, now=utcnow(), count=WINDOWS_OFFERED),
+        windows=service.next_windows(window_start=stop.window_start, window_end=stop.window_end, now=current_time(), count=WINDOWS_OFFERED),
         pickup_points=points, used=await session.get(LinkTokenUse, claims.jti) is not None,
     )
 

@@ -8,7 +8,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.customers.models import Customer
-from app.db import utcnow
+from app.clock import current_time
 from app.delivery_exceptions.models import (
     DeliveryException,
     ExceptionStatus,
@@ -109,7 +109,7 @@ async def schedule_for_stop(uow: UnitOfWork, *, stop: Stop, now: datetime) -> li
 
 async def plan_due_sequences(runtime: Runtime, *, now: datetime | None = None) -> int:
     """Start the sequence of every pending stop whose ETA is within the horizon and has none yet; returns how many."""
-    now = now or utcnow()
+    now = now or runtime.clock.now()
     horizon = now + timedelta(minutes=runtime.settings.outreach_horizon_minutes)
     async with runtime.sessionmaker() as session:
         stop_ids = (await session.exec(
@@ -139,7 +139,7 @@ async def stop_sequence(uow: UnitOfWork, *, stop_id: int, reason: str) -> bool:
     run = (await uow.session.exec(select(OutreachSequenceRun).where(OutreachSequenceRun.stop_id == stop_id))).first()
     if run is None or run.stopped_at is not None:
         return False
-    run.stopped_at, run.stop_reason = utcnow(), reason[:100]
+    run.stopped_at, run.stop_reason = current_time(), reason[:100]
     uow.session.add(run)
     await service.cancel_pending_for_run(session=uow.session, run_id=run.id, reason=reason)
     return True

@@ -6,7 +6,7 @@ from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.customers.models import Customer
-from app.db import utcnow
+from app.clock import current_time
 from app.outreach.models import (
     CustomerResponse,
     Notification,
@@ -93,7 +93,7 @@ def close(row: Notification, status: NotificationStatus, reason: str | None = No
         row.body = redact(row.body)
     row.status = status
     row.failure_reason = reason[:500] if reason else row.failure_reason
-    row.updated_at = utcnow()
+    row.updated_at = current_time()
 
 
 async def claim_due(*, session: AsyncSession, limit: int, now: datetime) -> list[int]:
@@ -125,7 +125,7 @@ async def give_up_stale_claims(*, session: AsyncSession, older_than: datetime) -
         update(Notification)
         .where(Notification.status == NotificationStatus.SENDING, col(Notification.claimed_at) < older_than)
         .values(
-            status=NotificationStatus.FAILED, updated_at=utcnow(),
+            status=NotificationStatus.FAILED, updated_at=current_time(),
             failure_reason="outcome unknown: the worker stopped while sending; not retried to avoid a duplicate",
         )
     )
@@ -165,7 +165,7 @@ async def cancel_pending_for_run(*, session: AsyncSession, run_id: int, reason: 
     result = await session.exec(
         update(Notification)
         .where(Notification.sequence_run_id == run_id, Notification.status == NotificationStatus.PENDING)
-        .values(status=NotificationStatus.CANCELLED, failure_reason=reason, updated_at=utcnow())
+        .values(status=NotificationStatus.CANCELLED, failure_reason=reason, updated_at=current_time())
     )
     return result.rowcount
 

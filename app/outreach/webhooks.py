@@ -10,7 +10,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from app.config import Settings
 from app.customers.models import normalize_phone
-from app.db import utcnow
+from app.clock import current_time
 from app.outreach import service
 from app.outreach.models import NotificationStatus
 from app.outreach.replies import handle_inbound_sms
@@ -57,7 +57,7 @@ async def apply_status(runtime: Runtime, *, message_sid: str, status: str, error
                 row.status = NotificationStatus.DELIVERED
             elif status in UNDELIVERED:
                 service.close(row, NotificationStatus.FAILED, f"the carrier reported {status} (Twilio error {error_code or 'none'})")
-        row.updated_at = utcnow()
+        row.updated_at = current_time()
         uow.session.add(row)
     return True
 

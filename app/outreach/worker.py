@@ -6,7 +6,6 @@ import time
 from datetime import timedelta
 
 from app.customers.models import Customer
-from app.db import utcnow
 from app.delivery_exceptions import service as exceptions
 from app.delivery_exceptions.models import ExceptionStatus
 from app.delivery_exceptions.notices import event_notices
@@ -42,12 +41,12 @@ class OutboxWorker:
     def __init__(self, runtime: Runtime, senders: dict[NotificationChannel, Sender] | None = None) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
-        self.senders = senders or build_senders(runtime.settings)
+        self.senders = senders or runtime.senders or build_senders(runtime.settings)
         self._wake = asyncio.Event()
 
     async def run_once(self) -> int:
         """Claim one batch of due rows and send them; returns how many rows were claimed."""
-        now = utcnow()
+        now = self.runtime.clock.now()
         async with self.runtime.sessionmaker() as session, session.begin():
             lease = timedelta(seconds=self.settings.outbox_send_lease_seconds)
             await service.give_up_stale_claims(session=session, older_than=now - lease)
@@ -62,7 +61,7 @@ class OutboxWorker:
             skip = await reason_to_skip_step(session=session, row=row)
             suppress = None if skip else await service.suppression_reason(
                 session=session, tenant_id=row.tenant_id, channel=row.channel, recipient=row.recipient,
-                customer=customer, at=utcnow(),
+                customer=customer, at=self.runtime.clock.now(),
             )
         if skip or suppress:
             await self._finish(notification_id, NotificationStatus.CANCELLED if skip else NotificationStatus.SUPPRESSED, skip or suppress)
@@ -92,7 +91,7 @@ class OutboxWorker:
         async with unit_of_work(self.runtime) as uow:
             row = await uow.session.get(Notification, notification_id)
             service.close(row, NotificationStatus.SENT)
-            row.sent_at = utcnow()
+            row.sent_at = self.runtime.clock.now()
             row.provider, row.provider_message_id, row.provider_status = result.provider, result.provider_message_id, result.provider_status
             uow.session.add(row)
         log.info("customer message sent", extra={"notificationId": notification_id, "provider": result.provider})
@@ -109,7 +108,7 @@ class OutboxWorker:
                     attempts=row.attempts, base_seconds=self.settings.outbox_backoff_seconds,
                     cap_seconds=self.settings.outbox_backoff_cap_seconds,
                 )
-                row.send_after = utcnow() + delay
+                row.send_after = self.runtime.clock.now() + delay
                 service.close(row, NotificationStatus.PENDING, f"attempt {row.attempts} failed: {error.reason}")
                 uow.session.add(row)
                 return

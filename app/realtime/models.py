@@ -6,7 +6,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.db import BigIntId, StrEnumType, UTCDateTime, utcnow
+from app.clock import current_time
+from app.db import BigIntId, StrEnumType, UTCDateTime
 
 
 class RouteChangeKind(StrEnum):
@@ -29,5 +30,5 @@ class RouteEvent(SQLModel, table=True):
     kind: RouteChangeKind = Field(sa_type=StrEnumType(RouteChangeKind))
     route_version: int = Field(ge=1)
     stop_ids: list[int] = Field(default_factory=list, sa_type=sa.JSON)
-    occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    occurred_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)

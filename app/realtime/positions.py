@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import utcnow
+from app.clock import Clock
 from app.realtime.bus import Bus
 from app.tracking.flows import positions_channel
 from app.tracking.models import DriverLastPosition
@@ -15,7 +15,8 @@ from app.tracking.service import last_positions_for_depot
 
 
 async def depot_positions(
-    *, bus: Bus, sessionmaker: async_sessionmaker[AsyncSession], tenant_id: int, depot_id: int, interval_seconds: float
+    *, bus: Bus, sessionmaker: async_sessionmaker[AsyncSession], tenant_id: int, depot_id: int, interval_seconds: float,
+    clock: Clock,
 ) -> AsyncIterator[DriverLastPosition]:
     """The current position of every driver of the depot, then each newer fix, throttled per driver."""
     moved: set[int] = set()
@@ -33,7 +34,7 @@ async def depot_positions(
         drivers: set[int] | None = None  # None: the first read sends everyone
         while True:
             async with sessionmaker() as session:
-                positions = await last_positions_for_depot(session=session, tenant_id=tenant_id, depot_id=depot_id, day=utcnow())
+                positions = await last_positions_for_depot(session=session, tenant_id=tenant_id, depot_id=depot_id, day=clock.now())
             for position in positions:
                 if drivers is not None and position.driver_id not in drivers:
                     continue

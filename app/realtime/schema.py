@@ -1,13 +1,13 @@
 """Subscriptions: the depot's exception queue, a route's changes and the live map, all resumable."""
 import asyncio
 import logging
-import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import strawberry
 from strawberry.exceptions import StrawberryGraphQLError
 
+from app.clock import SYSTEM_CLOCK
 from app.api.context import Info
 from app.auth.permissions import IsDriverOrStaff, IsStaff
 from app.auth.principal import may_see_depot
@@ -87,7 +87,8 @@ async def _end_with_socket(info: Info, code: int, reason: str) -> None:
 
 def _token_expired(info: Info) -> bool:
     expires_at = getattr(info.context, "expires_at", None)
-    return expires_at is not None and time.time() >= expires_at
+    # Tokens are signed and checked against the real time (pyjwt), so their expiry is too.
+    return expires_at is not None and SYSTEM_CLOCK.now().timestamp() >= expires_at
 
 
 async def _delivered(info: Info, rows: AsyncIterator[Any]) -> AsyncIterator[Any]:
@@ -201,7 +202,7 @@ class RealtimeSubscription:
         runtime = info.context.runtime
         positions = depot_positions(
             bus=runtime.bus, sessionmaker=runtime.sessionmaker, tenant_id=depot.tenant_id, depot_id=depot.id,
-            interval_seconds=runtime.settings.realtime_position_interval_seconds,
+            interval_seconds=runtime.settings.realtime_position_interval_seconds, clock=runtime.clock,
         )
         async for position in _delivered(info, positions):
             yield DriverPositionType.from_row(position)

@@ -2,12 +2,13 @@
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
+import logging
 from typing import Any
 
 from app.auth.principal import Principal
 from app.config import Settings
 from app.customers.models import Customer
-from app.db import utcnow
+from app.events import AlternativeExecuted
 from app.errors import DomainError, ErrorCode, ensure_version, invalid, not_found
 from app.outreach.flows import enqueue_sms
 from app.outreach.service import local_time
@@ -25,7 +26,13 @@ from app.replanning.solver import Plan, Problem, ProblemError
 from app.routes.models import Route
 from app.runtime import Runtime, UnitOfWork, unit_of_work
 
+log = logging.getLogger(__name__)
+
 ETA_PURPOSE = "ETA_CHANGED"
+ALTERNATIVE_REASON = "ALTERNATIVE_APPROVED"
+REPLAN_RETRIES_ON_CONFLICT = 1
+# No remaining stops, or a closed route: the approval stands and there is no order to change.
+NOTHING_TO_PLAN = frozenset({ErrorCode.INVALID_INPUT, ErrorCode.INVALID_TRANSITION})
 REBALANCE_REASON = "DEPOT_REBALANCE"
 # VROOM returns its best plan so far at this share of the time limit, leaving the rest for the process hop.
 SOLVER_SHARE_OF_TIMEOUT = 0.75
@@ -59,19 +66,21 @@ def matrix_provider(settings: Settings) -> MatrixProvider:
     return _cached_provider(settings.osrm_url, settings.average_speed_kmh)
 
 
-async def propose_for(snapshot: RouteSnapshot, settings: Settings, pool: SolverPool | None = None) -> ProposedRoute:
+async def propose_for(
+    snapshot: RouteSnapshot, settings: Settings, pool: SolverPool | None = None, matrix: MatrixProvider | None = None,
+) -> ProposedRoute:
     """Solve the snapshot in the solver pool; any failure to plan is a REPLANNING_FAILED error."""
     problem, closed = build_problem(snapshot, **_search_limits(settings))
-    plan, durations = await _solve(problem, snapshot.points(), settings, pool)
+    plan, durations = await _solve(problem, snapshot.points(), settings, pool, matrix)
     return propose(snapshot, plan, closed, durations)
 
 
 async def propose_fleet_for(
-    snapshots: list[RouteSnapshot], settings: Settings, pool: SolverPool | None = None,
+    snapshots: list[RouteSnapshot], settings: Settings, pool: SolverPool | None = None, matrix: MatrixProvider | None = None,
 ) -> dict[int, ProposedRoute]:
     """Solve several routes of one depot together; their remaining stops may change route."""
     problem, closed = build_fleet_problem(snapshots, **_search_limits(settings))
-    plan, durations = await _solve(problem, fleet_points(snapshots), settings, pool)
+    plan, durations = await _solve(problem, fleet_points(snapshots), settings, pool, matrix)
     return propose_fleet(snapshots, plan, closed, durations)
 
 
@@ -82,11 +91,11 @@ def _search_limits(settings: Settings) -> dict[str, int]:
 
 
 async def _solve(
-    problem: Problem, points: list[Point], settings: Settings, pool: SolverPool | None,
+    problem: Problem, points: list[Point], settings: Settings, pool: SolverPool | None, matrices: MatrixProvider | None,
 ) -> tuple[Plan, list[list[int]]]:
     """The plan over the points' travel matrix, and the matrix's durations; failures become REPLANNING_FAILED."""
     try:
-        matrix = await matrix_provider(settings).matrix(points)
+        matrix = await (matrices or matrix_provider(settings)).matrix(points)
         solving = with_matrix(problem, matrix)
         plan = await (pool or default_pool()).solve(solving, timeout_s=settings.replan_solver_timeout_seconds)
     except (MatrixError, ProblemError, SolverTimeout, SolverUnavailable) as error:
@@ -100,8 +109,8 @@ async def preview_replan(
     """The order and ETAs a replan would give now, without writing anything."""
     async with runtime.sessionmaker() as session:
         route = await service.get_replannable_route(session=session, principal=principal, route_id=route_id)
-        snapshot = await service.read_snapshot(session=session, route=route, now=now or utcnow(), serving_stop_id=serving_stop_id)
-    return Proposal(snapshot, await propose_for(snapshot, runtime.settings))
+        snapshot = await service.read_snapshot(session=session, route=route, now=now or runtime.clock.now(), serving_stop_id=serving_stop_id)
+    return Proposal(snapshot, await propose_for(snapshot, runtime.settings, runtime.solver_pool, runtime.matrix))
 
 
 async def replan_route(
@@ -112,8 +121,8 @@ async def replan_route(
     async with runtime.sessionmaker() as session:
         route = await service.get_replannable_route(session=session, principal=principal, route_id=route_id)
         ensure_version(current=route.version, expected=expected_version, what="the route")
-        snapshot = await service.read_snapshot(session=session, route=route, now=now or utcnow(), serving_stop_id=serving_stop_id)
-    proposal = Proposal(snapshot, await propose_for(snapshot, runtime.settings))
+        snapshot = await service.read_snapshot(session=session, route=route, now=now or runtime.clock.now(), serving_stop_id=serving_stop_id)
+    proposal = Proposal(snapshot, await propose_for(snapshot, runtime.settings, runtime.solver_pool, runtime.matrix))
     async with unit_of_work(runtime) as uow:
         return await write_proposal(uow, runtime.settings, proposal, created_by=principal.user_id, reason=reason)
 
@@ -122,7 +131,7 @@ async def rebalance_routes(
     runtime: Runtime, principal: Principal, *, expected_versions: dict[int, int], now: datetime | None = None,
 ) -> list[Replanned]:
     """Share the remaining stops of routes that have not left the depot out again across their vans, as new versions."""
-    moment = now or utcnow()
+    moment = now or runtime.clock.now()
     async with runtime.sessionmaker() as session:
         routes = await service.get_rebalanceable_routes(session=session, principal=principal, route_ids=list(expected_versions))
         snapshots = []
@@ -133,7 +142,7 @@ async def rebalance_routes(
             snapshots.append(replace(snapshot, start=snapshot.depot, start_source="DEPOT", serving_stop_id=None))
     if not any(snapshot.remaining for snapshot in snapshots):
         raise invalid("the routes have no remaining stops to share out", "routes")
-    proposals = await propose_fleet_for(snapshots, runtime.settings)
+    proposals = await propose_fleet_for(snapshots, runtime.settings, runtime.solver_pool, runtime.matrix)
     async with unit_of_work(runtime) as uow:
         return await write_proposals(
             uow, runtime.settings, [Proposal(s, proposals[s.route_id]) for s in snapshots], created_by=principal.user_id,
@@ -141,17 +150,48 @@ async def rebalance_routes(
         )
 
 
-async def replan_in_transaction(
-    uow: UnitOfWork, settings: Settings, *, route_id: int, reason: str, announce: bool = True, pool: SolverPool | None = None,
-) -> Replanned:
-    """Replan inside the caller's transaction (for callers that already hold one); the solve still runs in the pool."""
-    await uow.session.flush()  # sessions do not autoflush: read what the caller changed (a new address, a version)
-    route = await uow.session.get(Route, route_id)
-    if route is None:
-        raise not_found("route", "routeId")
-    snapshot = await service.read_snapshot(session=uow.session, route=route, now=utcnow())
-    proposal = Proposal(snapshot, await propose_for(snapshot, settings, pool))
-    return await write_proposal(uow, settings, proposal, created_by=None, reason=reason, announce=announce)
+async def replan_after_alternative(runtime: Runtime, event: AlternativeExecuted) -> None:
+    """After-commit handler: solve the route an executed alternative changed, outside any lock, as a new version.
+
+    The approving transaction already re-sequenced the route, so the driver is never left without an order: when
+    the route changes meanwhile the solve is tried once more on fresh data, and when that or the solver fails,
+    the re-sequenced order stands and a ROUTE_UPDATED route event says why.
+    """
+    if not event.replan:
+        return
+    for attempt in range(1 + REPLAN_RETRIES_ON_CONFLICT):
+        try:
+            await replan_by_system(runtime, route_id=event.route_id, reason=ALTERNATIVE_REASON)
+            return
+        except DomainError as error:
+            if error.code in NOTHING_TO_PLAN:
+                return
+            if error.code is ErrorCode.VERSION_CONFLICT and attempt < REPLAN_RETRIES_ON_CONFLICT:
+                continue
+            log.warning("replan after an alternative not written", extra={"routeId": event.route_id, "code": error.code.value})
+            await _record_kept_order(runtime, route_id=event.route_id, alternative_id=event.alternative_id, why=error.code.value)
+            return
+
+
+async def replan_by_system(runtime: Runtime, *, route_id: int, reason: str) -> Replanned:
+    """Read the route, solve in the pool with no transaction open, write a version-checked new version."""
+    async with runtime.sessionmaker() as session:
+        route = await session.get(Route, route_id)
+        if route is None:
+            raise not_found("route", "routeId")
+        snapshot = await service.read_snapshot(session=session, route=route, now=runtime.clock.now())
+    proposal = Proposal(snapshot, await propose_for(snapshot, runtime.settings, runtime.solver_pool, runtime.matrix))
+    async with unit_of_work(runtime) as uow:
+        return await write_proposal(uow, runtime.settings, proposal, created_by=None, reason=reason)
+
+
+async def _record_kept_order(runtime: Runtime, *, route_id: int, alternative_id: int, why: str) -> None:
+    async with unit_of_work(runtime) as uow:
+        route = await uow.session.get(Route, route_id)
+        await record_route_change(
+            uow, route=route, kind=RouteChangeKind.ROUTE_UPDATED, stop_ids=[],
+            payload={"alternativeId": alternative_id, "replan": "NOT_WRITTEN", "reason": why, "kept": "RESEQUENCED_ORDER"},
+        )
 
 
 async def write_proposal(

@@ -5,7 +5,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, utcnow
+from app.clock import current_time
+from app.db import UTCDateTime
 
 
 class RoutePlan(SQLModel, table=True):
@@ -18,7 +19,7 @@ class RoutePlan(SQLModel, table=True):
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
     route_id: int = Field(foreign_key="route.id")
     version: int = Field(ge=1)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
     created_by: int | None = Field(default=None, foreign_key="app_user.id")
     reason: str = Field(max_length=40)
     cost: int = Field(ge=0, description="solver cost: travel seconds")

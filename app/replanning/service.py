@@ -8,7 +8,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.principal import Principal
-from app.db import utcnow
+from app.clock import current_time
 from app.errors import DomainError, ErrorCode, invalid, not_found
 from app.geo import haversine_km
 from app.replanning.models import RoutePlan
@@ -143,7 +143,7 @@ async def _bump_version(*, session: AsyncSession, snapshot: RouteSnapshot) -> Ro
     bumped = await session.exec(
         update(Route)
         .where(col(Route.id) == snapshot.route_id, col(Route.tenant_id) == snapshot.tenant_id, col(Route.version) == snapshot.version)
-        .values(version=snapshot.version + 1, updated_at=utcnow())
+        .values(version=snapshot.version + 1, updated_at=current_time())
         .execution_options(synchronize_session=False)
     )
     if bumped.rowcount != 1:

@@ -5,12 +5,8 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.principal import Principal
-from app.db import utcnow
-from app.delivery_exceptions import service as exceptions
-from app.delivery_exceptions.flows import close_exception
-from app.delivery_exceptions.models import ResolutionOutcome
-from app.delivery_exceptions.notices import event_notices
 from app.errors import invalid
+from app.events import StopDelivered
 from app.idempotency import ensure_same_request, fingerprint
 from app.realtime.models import RouteChangeKind
 from app.realtime.ordering import serialize_event_writers
@@ -34,10 +30,10 @@ class AttemptReport:
 
 
 async def record_delivery_attempt(runtime: Runtime, principal: Principal, report: AttemptReport) -> tuple[DeliveryAttempt, bool]:
-    """Record an attempt; a delivered one closes the stop's open exception. A retry returns the first (replayed=True)."""
+    """Record an attempt (a delivered one settles what is open on the stop: StopDelivered). A retry returns the first (replayed=True)."""
     if not report.idempotency_key.strip() or len(report.idempotency_key) > 100:
         raise invalid("an idempotency key of 1 to 100 characters is required", "idempotencyKey")
-    if report.attempted_at and report.attempted_at > utcnow():
+    if report.attempted_at and report.attempted_at > runtime.clock.now():
         raise invalid("attemptedAt cannot be in the future", "attemptedAt")
     request_hash = report.fingerprint()
     try:
@@ -52,19 +48,15 @@ async def record_delivery_attempt(runtime: Runtime, principal: Principal, report
                 return existing, True
             attempt = await service.add_attempt(
                 session=session, stop=stop, driver_id=principal.user_id, outcome=report.outcome,
-                attempted_at=report.attempted_at or utcnow(), position=report.position,
+                attempted_at=report.attempted_at or uow.clock.now(), position=report.position,
                 idempotency_key=report.idempotency_key, fingerprint=request_hash,
             )
             await service.bump_route_version(session=session, route=route)
             await record_route_change(uow, route=route, kind=RouteChangeKind.STOP_UPDATED, stop_ids=[stop.id])
-            open_exc = await exceptions.open_exception_on_stop(session=session, stop_id=stop.id)
-            if open_exc is not None and report.outcome is AttemptOutcome.DELIVERED:
-                event = await close_exception(
-                    uow, principal, open_exc, expected_version=open_exc.version,
-                    outcome=ResolutionOutcome.DELIVERED_TO_CUSTOMER, note=report.note or "delivered on a later attempt",
-                )
-                await session.flush()
-                uow.notify(*event_notices(event))
+            if report.outcome is AttemptOutcome.DELIVERED:
+                await uow.emit(StopDelivered(
+                    tenant_id=stop.tenant_id, stop_id=stop.id, attempt_id=attempt.id, driver_id=principal.user_id, note=report.note,
+                ))
             return attempt, False
     except IntegrityError:
         async with runtime.sessionmaker() as session:

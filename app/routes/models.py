@@ -5,7 +5,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.db import StrEnumType, UTCDateTime, utcnow
+from app.clock import current_time
+from app.db import StrEnumType, UTCDateTime
 
 
 class RouteStatus(StrEnum):
@@ -60,7 +61,7 @@ class Route(SQLModel, table=True):
     service_date: date
     status: RouteStatus = Field(default=RouteStatus.PLANNED, sa_type=StrEnumType(RouteStatus))
     version: int = Field(default=1, ge=1)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
 
 
 class Stop(SQLModel, table=True):

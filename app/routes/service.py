@@ -6,7 +6,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.principal import Principal
-from app.db import utcnow
+from app.clock import current_time
 from app.errors import DomainError, ErrorCode, not_found
 from app.routes.models import (
     AttemptOutcome,
@@ -56,7 +56,7 @@ async def get_drivable_stop(*, session: AsyncSession, principal: Principal, stop
 
 async def route_for_driver_day(*, session: AsyncSession, principal: Principal, day: date | None) -> Route | None:
     """The driver's route on `day`, or on today in the route's depot time zone when no day is given."""
-    now = utcnow()
+    now = current_time()
     days = [day] if day else [(now + timedelta(days=d)).date() for d in (-1, 0, 1)]
     rows = await session.exec(
         select(Route, Depot)
@@ -73,7 +73,7 @@ async def route_for_driver_day(*, session: AsyncSession, principal: Principal, d
 
 async def bump_route_version(*, session: AsyncSession, route: Route) -> None:
     route.version += 1
-    route.updated_at = utcnow()
+    route.updated_at = current_time()
     session.add(route)
 
 

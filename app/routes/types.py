@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from app.api.context import Info
+from app.api.lazy import lazy_type
 from app.customers.types import CustomerType
 from app.routes.models import AttemptOutcome, DeliveryAttempt, Parcel, ParcelStatus, Route, RouteStatus, Stop, StopStatus
 from app.tenants.types import DepotType, UserType
@@ -96,10 +97,8 @@ class StopType:
 
     @strawberry.field(description="The exception being worked on this stop, if any.")
     async def open_exception(self, info: Info) -> ExceptionRef | None:
-        from app.delivery_exceptions.types import DeliveryExceptionType
-
         rows = await info.context.loaders.open_exceptions_by_stop.load(self.row.id)
-        return DeliveryExceptionType.from_row(rows[-1]) if rows else None
+        return lazy_type(ExceptionRef).from_row(rows[-1]) if rows else None
 
     @strawberry.field
     async def route(self, info: Info) -> "RouteType":

@@ -5,7 +5,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.db import StrEnumType, UTCDateTime, utcnow
+from app.clock import current_time
+from app.db import StrEnumType, UTCDateTime
 
 
 class Role(StrEnum):
@@ -26,7 +27,7 @@ class Tenant(SQLModel, table=True):
     currency: str = Field(default="EUR", max_length=3)
     reattempt_base_cost_cents: int = Field(default=450, ge=0)
     reattempt_cost_per_km_cents: int = Field(default=35, ge=0)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
 
 
 class Depot(SQLModel, table=True):
@@ -56,7 +57,7 @@ class User(SQLModel, table=True):
     role: Role = Field(sa_type=StrEnumType(Role))
     phone: str | None = Field(default=None, max_length=20)
     active: bool = True
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
 
 
 class UserDepot(SQLModel, table=True):

@@ -4,7 +4,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, utcnow
+from app.clock import current_time
+from app.db import UTCDateTime
 
 
 class DriverPosition(SQLModel, table=True):
@@ -22,7 +23,7 @@ class DriverPosition(SQLModel, table=True):
     accuracy_m: float | None = Field(default=None, ge=0)
     speed_mps: float | None = Field(default=None, ge=0)
     heading_deg: float | None = Field(default=None, ge=0, le=360)
-    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    received_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
 
 
 class DriverLastPosition(SQLModel, table=True):

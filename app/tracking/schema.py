@@ -8,7 +8,6 @@ from app.api.common import MutationError, as_payload, parse_id
 from app.api.context import Info
 from app.auth.permissions import IsDriver, IsStaffOrIntegrator
 from app.auth.principal import may_see_depot
-from app.db import utcnow
 from app.tracking import flows, service
 from app.tracking.service import Fix
 from app.tracking.types import DriverPositionType
@@ -43,7 +42,7 @@ class TrackingQuery:
         depot = await info.context.loaders.depot.load(parse_id(depot_id, "depot", "depotId"))
         if depot is None or not may_see_depot(info.context.viewer, depot.id):
             return []
-        local_day = utcnow().astimezone(ZoneInfo(depot.timezone))
+        local_day = info.context.runtime.clock.now().astimezone(ZoneInfo(depot.timezone))
         rows = await service.last_positions_for_depot(
             session=info.context.session, tenant_id=info.context.viewer.tenant_id, depot_id=depot.id, day=local_day
         )

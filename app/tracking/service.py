@@ -7,7 +7,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import utcnow
+from app.clock import current_time
 from app.errors import invalid
 from app.routes.models import Route
 from app.tenants.models import Role, User, UserDepot
@@ -33,7 +33,7 @@ def validate_fixes(fixes: list[Fix]) -> list[Fix]:
         raise invalid("send at least one position", "positions")
     if len(fixes) > MAX_BATCH:
         raise invalid(f"send at most {MAX_BATCH} positions per call", "positions")
-    latest_allowed = utcnow() + MAX_CLOCK_SKEW
+    latest_allowed = current_time() + MAX_CLOCK_SKEW
     for index, fix in enumerate(fixes):
         where = f"positions[{index}]"
         if not (-90 <= fix.lat <= 90 and -180 <= fix.lon <= 180):
@@ -57,7 +57,7 @@ async def store_fixes(*, session: AsyncSession, tenant_id: int, driver_id: int, 
     insert = _insert(session)
     rows = [
         {"tenant_id": tenant_id, "driver_id": driver_id, "recorded_at": f.recorded_at, "lat": f.lat, "lon": f.lon,
-         "accuracy_m": f.accuracy_m, "speed_mps": f.speed_mps, "heading_deg": f.heading_deg, "received_at": utcnow()}
+         "accuracy_m": f.accuracy_m, "speed_mps": f.speed_mps, "heading_deg": f.heading_deg, "received_at": current_time()}
         for f in fixes
     ]
     statement = insert(DriverPosition).values(rows).on_conflict_do_nothing(index_elements=["driver_id", "recorded_at"])

@@ -13,7 +13,7 @@ from app.access.crypto import AccessSecrets
 from app.access.models import ProvidedBy
 from app.access.service import ProfileFields
 from app.auth.principal import Principal
-from app.db import utcnow
+from app.clock import current_time as utcnow
 from app.routes.models import Stop
 from app.runtime import Runtime
 from app.tenants.models import User

@@ -1,7 +1,10 @@
 """Digital keys through the HTTP lock provider: a real httpx call to a local server speaking Detour's lock API."""
+from dataclasses import replace
+
 import pytest
 
 from tests.access.conftest import DIGITAL_KEY_ID, LOCK_TOKEN, add_profile, place_driver
+from tests.conftest import client_for
 from tests.factories import gql
 
 UNLOCK = """
@@ -15,19 +18,29 @@ mutation Unlock($input: UnlockWithDigitalKeyInput!) {
 
 
 @pytest.fixture
-def with_lock_provider(runtime, lock_server, monkeypatch):  # noqa: ANN001, ANN201
+def with_lock_provider(lock_server):  # noqa: ANN001, ANN201
+    return lock_server
+
+
+@pytest.fixture
+def runtime_with_locks(runtime, lock_server):  # noqa: ANN001, ANN201
     """The runtime configured to use the local lock server."""
-    monkeypatch.setattr(runtime, "settings", runtime.settings.model_copy(update={
+    return replace(runtime, settings=runtime.settings.model_copy(update={
         "access_lock_provider_url": lock_server.url, "access_lock_provider_token": LOCK_TOKEN,
     }))
-    return lock_server
+
+
+@pytest.fixture
+async def locked_client(runtime_with_locks):  # noqa: ANN001, ANN201
+    async with client_for(runtime_with_locks) as http:
+        yield http
 
 
 async def unlock(client, token, stop_id):  # noqa: ANN001, ANN201
     return (await gql(client, UNLOCK, {"input": {"stopId": str(stop_id)}}, token=token))["data"]["unlockWithDigitalKey"]
 
 
-async def test_the_driver_at_the_door_opens_the_lock_over_http(client, factory, runtime, with_lock_provider, caplog):
+async def test_the_driver_at_the_door_opens_the_lock_over_http(locked_client, factory, runtime, with_lock_provider, caplog):
     # given a building with a digital key and the driver at the door
     fleet = await factory.fleet(stops=1)
     stop = fleet.stops[0]
@@ -35,7 +48,7 @@ async def test_the_driver_at_the_door_opens_the_lock_over_http(client, factory, 
     await place_driver(runtime, fleet.driver, stop)
 
     # when the driver unlocks
-    result = await unlock(client, factory.token(fleet.driver), stop.id)
+    result = await unlock(locked_client, factory.token(fleet.driver), stop.id)
 
     # then the provider got the key id in the body with Detour's bearer token, and the door opened
     assert result["errors"] == [] and result["unlocked"] is True
@@ -48,7 +61,7 @@ async def test_the_driver_at_the_door_opens_the_lock_over_http(client, factory, 
     assert DIGITAL_KEY_ID not in caplog.text and LOCK_TOKEN not in caplog.text
 
 
-async def test_a_jammed_lock_is_a_typed_failure_on_the_audit_trail(client, factory, runtime, with_lock_provider):
+async def test_a_jammed_lock_is_a_typed_failure_on_the_audit_trail(locked_client, factory, runtime, with_lock_provider):
     # given the provider reports the lock offline
     fleet = await factory.fleet(stops=1)
     stop = fleet.stops[0]
@@ -57,7 +70,7 @@ async def test_a_jammed_lock_is_a_typed_failure_on_the_audit_trail(client, facto
     with_lock_provider.jammed = True
 
     # when the driver unlocks
-    result = await unlock(client, factory.token(fleet.driver), stop.id)
+    result = await unlock(locked_client, factory.token(fleet.driver), stop.id)
 
     # then it failed, with the provider's reason and no secret in the message
     assert result["unlocked"] is False and result["audit"]["outcome"] == "FAILED"
@@ -66,7 +79,7 @@ async def test_a_jammed_lock_is_a_typed_failure_on_the_audit_trail(client, facto
     assert DIGITAL_KEY_ID not in result["errors"][0]["message"]
 
 
-async def test_the_driver_far_from_the_door_is_refused_before_the_provider_is_called(client, factory, runtime, with_lock_provider):
+async def test_the_driver_far_from_the_door_is_refused_before_the_provider_is_called(locked_client, factory, runtime, with_lock_provider):
     # given the driver 2 km away
     fleet = await factory.fleet(stops=1)
     stop = fleet.stops[0]
@@ -74,35 +87,35 @@ async def test_the_driver_far_from_the_door_is_refused_before_the_provider_is_ca
     await place_driver(runtime, fleet.driver, stop, metres_north=2000)
 
     # when the driver unlocks
-    result = await unlock(client, factory.token(fleet.driver), stop.id)
+    result = await unlock(locked_client, factory.token(fleet.driver), stop.id)
 
     # then it is refused and the lock was never asked
     assert result["refusalReason"] == "TOO_FAR" and result["errors"][0]["code"] == "ACCESS_REFUSED"
     assert with_lock_provider.requests == []
 
 
-async def test_a_dispatcher_unlocks_remotely_for_the_driver(client, factory, runtime, with_lock_provider):
+async def test_a_dispatcher_unlocks_remotely_for_the_driver(locked_client, factory, runtime, with_lock_provider):
     # given a driver at a locked building whose GPS is off
     fleet = await factory.fleet(stops=1)
     stop = fleet.stops[0]
     await add_profile(runtime, fleet.dispatcher, stop, digital_key=True)
 
     # when the dispatcher triggers the unlock
-    result = await unlock(client, factory.token(fleet.dispatcher), stop.id)
+    result = await unlock(locked_client, factory.token(fleet.dispatcher), stop.id)
 
     # then the door opens and the audit names the dispatcher
     assert result["unlocked"] is True and result["audit"]["actorRole"] == "dispatcher"
     assert len(with_lock_provider.requests) == 1
 
 
-async def test_wrong_provider_credentials_and_missing_keys_fail_cleanly(client, factory, runtime, with_lock_provider):
+async def test_wrong_provider_credentials_and_missing_keys_fail_cleanly(locked_client, factory, runtime, with_lock_provider):
     # given a provider that expects another token
     fleet = await factory.fleet(stops=2)
     await add_profile(runtime, fleet.dispatcher, fleet.stops[0], digital_key=True)
     with_lock_provider.token = "another-token"
 
     # when the dispatcher unlocks
-    result = await unlock(client, factory.token(fleet.dispatcher), fleet.stops[0].id)
+    result = await unlock(locked_client, factory.token(fleet.dispatcher), fleet.stops[0].id)
 
     # then it fails with a clear reason
     assert result["errors"][0]["code"] == "DIGITAL_KEY_FAILED"
@@ -110,7 +123,7 @@ async def test_wrong_provider_credentials_and_missing_keys_fail_cleanly(client, 
     # and a stop without a digital key is refused without calling anyone
     calls = len(with_lock_provider.requests)
     await add_profile(runtime, fleet.dispatcher, fleet.stops[1], label="No key here")
-    plain = await unlock(client, factory.token(fleet.dispatcher), fleet.stops[1].id)
+    plain = await unlock(locked_client, factory.token(fleet.dispatcher), fleet.stops[1].id)
     assert plain["refusalReason"] == "NO_DIGITAL_KEY" and len(with_lock_provider.requests) == calls
 
 

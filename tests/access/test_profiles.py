@@ -5,7 +5,7 @@ from app.access import flows
 from app.access.crypto import AccessSecrets, open_secrets, vault_for
 from app.access.models import ProvidedBy
 from app.access.service import ProfileFields, audit_page, profile_for_stop
-from app.db import utcnow
+from app.clock import current_time as utcnow
 from app.runtime import unit_of_work
 from tests.access.conftest import GATE_CODE, add_profile, place_driver, principal_of
 from tests.factories import gql

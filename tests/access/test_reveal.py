@@ -3,7 +3,7 @@ import json
 from datetime import timedelta
 
 from app.access.models import AccessGrant
-from app.db import utcnow
+from app.clock import current_time as utcnow
 from app.realtime.bus import depot_channel
 from app.routes.models import Route
 from app.tenants.models import Role, User

@@ -16,6 +16,7 @@ from app.access.rotation import rekey
 from app.config import DEFAULT_ACCESS_KEY, Settings
 from tests.access.conftest import DIGITAL_KEY_ID, ENTRY_CODE, GATE_CODE, INSTRUCTIONS, add_profile, place_driver, principal_of
 from tests.access.test_reveal import REVEAL
+from tests.conftest import client_for
 from tests.factories import gql
 
 
@@ -91,20 +92,21 @@ async def test_the_database_holds_ciphertext_not_the_code(factory, runtime):
     assert opened.gate_code.get_secret_value() == GATE_CODE and opened.digital_key_id.get_secret_value() == DIGITAL_KEY_ID
 
 
-async def test_a_wrong_key_fails_loudly_on_reveal(client, factory, runtime, monkeypatch, caplog):
+async def test_a_wrong_key_fails_loudly_on_reveal(factory, runtime, caplog):
     # given a profile sealed with the current key, and a process configured with another one
     fleet = await factory.fleet(stops=1)
     stop = fleet.stops[0]
     await add_profile(runtime, fleet.dispatcher, stop)
     await place_driver(runtime, fleet.driver, stop)
-    monkeypatch.setattr(runtime, "settings", with_keys(runtime, [new_key()]).settings)
+    rekeyed = with_keys(runtime, [new_key()])
 
     # when the driver asks for the code
     with pytest.raises(VaultError, match="not in DETOUR_ACCESS_ENCRYPTION_KEYS"):
-        await flows.reveal_access_code(runtime, principal_of(fleet.driver), stop_id=stop.id, position=None)
+        await flows.reveal_access_code(rekeyed, principal_of(fleet.driver), stop_id=stop.id, position=None)
 
     # then over GraphQL it is an internal error, logged with the reason, never the code
-    body = await gql(client, REVEAL, {"input": {"stopId": str(stop.id)}}, token=factory.token(fleet.driver))
+    async with client_for(rekeyed) as client:
+        body = await gql(client, REVEAL, {"input": {"stopId": str(stop.id)}}, token=factory.token(fleet.driver))
     assert body["errors"][0]["extensions"]["code"] == "INTERNAL_ERROR"
     assert "not in DETOUR_ACCESS_ENCRYPTION_KEYS" in caplog.text and GATE_CODE not in caplog.text
 

@@ -7,7 +7,7 @@ from app.alternatives.flows import AlternativeKind, ProposerKind, approve_altern
 from app.alternatives.handover import HandoverProof, confirm_handover
 from app.alternatives.models import Alternative, AlternativeStatus, DecisionOutcome, Neighbor
 from app.alternatives.setup_flows import set_safe_place
-from app.db import utcnow
+from app.clock import current_time as utcnow
 from app.delivery_exceptions.models import DeliveryException, ExceptionEvent, ExceptionStatus, ResolutionOutcome
 from app.errors import DomainError, ErrorCode
 from app.integrations.models import IntegrationEvent

@@ -8,7 +8,7 @@ from sqlmodel import update
 from app.alternatives import codes, setup_flows
 from app.alternatives.flows import AlternativeKind, ProposerKind, propose_alternative
 from app.alternatives.models import CodePurpose, Neighbor, NeighborStatus, OneTimeCode
-from app.db import utcnow
+from app.clock import current_time as utcnow
 from app.errors import DomainError, ErrorCode
 from app.outreach.models import Notification
 from tests.alternatives.helpers import absent_customer, principal, rows

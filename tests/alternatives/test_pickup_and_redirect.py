@@ -115,7 +115,8 @@ async def test_approved_address_correction_redirects_the_stop_and_the_driver_hea
     # and the driver's subscription delivered the approval on the timeline and the replanned route
     [replanned] = [u for u in heard if u["kind"] == "ROUTE_REPLANNED"]
     assert replanned["routeVersion"] == route.version
-    assert replanned["stops"] == [{"id": str(stop.id), "status": "PENDING", "version": stop.version}]
+    # (the solver's order, written after the approval committed, touches every remaining stop)
+    assert {"id": str(stop.id), "status": "PENDING", "version": stop.version} in replanned["stops"]
     [exc] = await rows(runtime, DeliveryException, DeliveryException.id == scene.exception.id)
     assert exc.status is ExceptionStatus.ACTION_APPROVED  # closed by the delivery at the new address
 

@@ -1,7 +1,7 @@
 """The fallback replanner keeps the driver's order and puts a redirected stop where it adds the least distance."""
 from types import SimpleNamespace
 
-from app.alternatives.replanning_port import best_relocation
+from app.alternatives.resequencing import best_relocation
 
 DEPOT = (52.0, 4.0)
 

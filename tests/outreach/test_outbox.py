@@ -5,10 +5,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app.db import utcnow
+from app.clock import current_time as utcnow
 from app.outreach.flows import enqueue_sms
 from app.outreach.models import NotificationStatus
 from app.outreach.worker import OutboxWorker
+from app.bootstrap import bootstrap
 from app.runtime import Runtime, unit_of_work
 from tests.outreach.conftest import (
     ACCOUNT_SID,
@@ -121,7 +122,7 @@ async def test_two_workers_never_send_the_same_notification_twice(factory, twili
         for i in range(40):
             await enqueue_sms(uow, tenant_id=fleet.tenant.id, to_phone=f"+316123{i:05d}", text=f"message {i}", purpose="test")
     settings = outreach_runtime.settings.model_copy(update={"outbox_batch_size": 3})
-    own_engine = Runtime.build(settings)
+    own_engine = bootstrap(settings)
     async with own_engine.engine.connect() as connection:  # connected before the race, like a running process
         await connection.execute(sa.text("SELECT 1"))
     first, second = OutboxWorker(replace(outreach_runtime, settings=settings)), OutboxWorker(own_engine)

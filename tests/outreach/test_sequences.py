@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from app.customers.models import Customer
-from app.db import utcnow
+from app.clock import current_time as utcnow
 from app.outreach.flows import enqueue_sms
 from app.outreach.models import Notification, NotificationStatus
 from app.outreach.sequences import plan_due_sequences

@@ -7,7 +7,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from app.alternatives.models import SafePlace
-from app.db import utcnow
+from app.clock import current_time as utcnow
 from app.outreach.flows import enqueue_sms
 from app.outreach.models import Notification, NotificationStatus
 from app.runtime import unit_of_work

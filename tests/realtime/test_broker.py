@@ -8,7 +8,8 @@ import pytest
 from redis import asyncio as redis
 
 from app.main import create_app
-from app.runtime import Runtime, running
+from app.bootstrap import running
+from app.runtime import Runtime
 from tests.conftest import _unavailable
 from tests.realtime.asgi_socket import AsgiSocket
 from tests.realtime.conftest import EXCEPTION_EVENTS, add_notes, open_exception, until

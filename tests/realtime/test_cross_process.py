@@ -10,7 +10,7 @@ from websockets.asyncio.client import connect
 
 from app import migrate
 from app.config import Settings
-from app.runtime import running
+from app.bootstrap import running
 from tests.conftest import _unavailable, create_postgres_database, drop_postgres_database
 from tests.factories import Factory
 from tests.realtime.servers import api_processes

@@ -3,9 +3,9 @@ from datetime import timedelta
 
 import pytest
 
-from app.db import utcnow
+from app.clock import current_time as utcnow
 from app.main import create_app
-from app.runtime import running
+from app.bootstrap import running
 from app.tenants.models import Role, User
 from app.tracking.flows import report_positions
 from app.tracking.service import Fix

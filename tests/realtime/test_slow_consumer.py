@@ -6,7 +6,7 @@ import re
 import pytest
 
 from app.main import create_app
-from app.runtime import running
+from app.bootstrap import running
 from tests.realtime.asgi_socket import AsgiSocket
 from tests.realtime.conftest import EXCEPTION_EVENTS, add_notes, open_exception, until
 

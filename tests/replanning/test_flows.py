@@ -1,18 +1,20 @@
 """Replanning over HTTP and through the flows: a redirect becomes a new route version, stored, announced and messaged."""
 import asyncio
+from dataclasses import replace
 
 import pytest
 from sqlmodel import col, select
 
 from app.auth.principal import authenticate
-from app.db import utcnow
+from app.clock import current_time as utcnow
 from app.errors import DomainError, ErrorCode
+from app.events import AlternativeExecuted
 from app.outreach.models import Notification
 from app.realtime.bus import route_channel
+from app.realtime.models import RouteChangeKind, RouteEvent
 from app.replanning import flows
 from app.replanning.models import RoutePlan
 from app.replanning.pool import SolverPool
-from app.replanning.port import ALTERNATIVE_REASON, VroomRouteReplanner
 from app.routes.models import Route, Stop, StopStatus
 from app.routes.service import bump_route_version
 from app.runtime import unit_of_work
@@ -258,43 +260,74 @@ async def test_other_tenants_and_drivers_cannot_replan(client, factory, runtime)
     assert (route.version, plans) == (1, [])
 
 
-async def test_the_alternatives_port_replans_inside_the_callers_transaction(factory, runtime):
-    # given a driver among their stops
+async def test_an_executed_alternative_is_solved_after_the_commit_as_a_new_version(factory, runtime):
+    # given a driver among their stops, and an approved redirect that moved the first stop far east (committed)
     fleet = await factory.fleet(stops=4)
     await put_driver_at(runtime, fleet, NEAR_THE_STOPS)
-
-    # when alternatives, in their own unit of work, redirect the first stop far east, bump the route and call the port
     async with unit_of_work(runtime) as uow:
         route = await uow.session.get(Route, fleet.route.id)
         stop = await uow.session.get(Stop, fleet.stops[0].id)
         stop.lat, stop.lon, stop.version = *FAR_EAST, stop.version + 1
         await bump_route_version(session=uow.session, route=route)
-        await VroomRouteReplanner(runtime.settings).replan(uow, fleet.route.id)
-        notices = list(uow.notices)
 
-    # then the port saw the unflushed redirect and bump: a new version after the caller's, the redirected stop last
+    # when the after-commit handler of AlternativeExecuted runs
+    await flows.replan_after_alternative(runtime, executed(fleet))
+
+    # then the solver's order is a new version after the approval's, announced, with the redirected stop last
     route, stops, plans, _ = await stored(runtime, fleet)
-    assert route.version == 3 and [(p.version, p.reason, p.created_by) for p in plans] == [(3, ALTERNATIVE_REASON, None)]
+    assert route.version == 3 and [(p.version, p.reason, p.created_by) for p in plans] == [(3, flows.ALTERNATIVE_REASON, None)]
     assert stops[fleet.stops[0].id][0] == 4
-    # and announcing it is left to the caller, which records its own ROUTE_REPLANNED change
-    assert [n for n in notices if n.channel == route_channel(fleet.tenant.id, fleet.route.id)] == []
+    async with runtime.sessionmaker() as session:
+        changes = (await session.exec(select(RouteEvent).where(RouteEvent.route_id == fleet.route.id))).all()
+    assert [c.kind for c in changes] == [RouteChangeKind.ROUTE_REPLANNED]
 
 
-async def test_the_port_falls_back_to_re_sequencing_when_the_solver_cannot_answer(factory, runtime):
-    # given a redirected stop, and a solver that cannot answer in time
+async def test_when_the_solver_cannot_answer_the_re_sequenced_order_stands_and_an_event_says_so(factory, runtime):
+    # given a redirected stop, and a runtime whose solver cannot answer in time
     fleet = await factory.fleet(stops=4)
     await redirect(runtime, fleet.stops[0].id, FAR_EAST)
     hurried = runtime.settings.model_copy(update={"replan_solver_timeout_seconds": 0.001})
     cold_pool = SolverPool(max_workers=1)
 
-    # when alternatives call the port
+    # when the after-commit handler runs
     try:
-        async with unit_of_work(runtime) as uow:
-            await VroomRouteReplanner(hurried, cold_pool).replan(uow, fleet.route.id)
+        await flows.replan_after_alternative(replace(runtime, settings=hurried, solver_pool=cold_pool), executed(fleet))
     finally:
         cold_pool.close()
 
-    # then the approval still re-orders the route (the fallback moved the redirected stop), without a solver plan
+    # then no solver plan was written, and a route event tells the driver's app the order was kept
     route, stops, plans, _ = await stored(runtime, fleet)
     assert plans == [] and route.version == 1
-    assert stops[fleet.stops[0].id][0] == 4
+    async with runtime.sessionmaker() as session:
+        [kept] = (await session.exec(select(RouteEvent).where(RouteEvent.route_id == fleet.route.id))).all()
+    assert kept.kind is RouteChangeKind.ROUTE_UPDATED
+    assert kept.payload == {"alternativeId": 1, "replan": "NOT_WRITTEN", "reason": "REPLANNING_FAILED", "kept": "RESEQUENCED_ORDER"}
+
+
+async def test_a_conflicting_change_retries_once_on_fresh_data(factory, runtime):
+    # given a redirected stop, and a solver that lets another writer bump the route while it solves, the first time only
+    fleet = await factory.fleet(stops=4)
+    await redirect(runtime, fleet.stops[0].id, FAR_EAST)
+    solves = []
+
+    class InterruptedPool:
+        async def solve(self, problem, *, timeout_s):
+            solves.append(problem)
+            if len(solves) == 1:
+                async with unit_of_work(runtime) as uow:
+                    await bump_route_version(session=uow.session, route=await uow.session.get(Route, fleet.route.id))
+            return await runtime.solver_pool.solve(problem, timeout_s=timeout_s)
+
+    # when the after-commit handler runs
+    await flows.replan_after_alternative(replace(runtime, solver_pool=InterruptedPool()), executed(fleet))
+
+    # then it solved twice, and the second solve was written on top of the other writer's version
+    route, _, plans, _ = await stored(runtime, fleet)
+    assert len(solves) == 2 and route.version == 3 and [p.version for p in plans] == [3]
+
+
+def executed(fleet) -> AlternativeExecuted:
+    return AlternativeExecuted(
+        tenant_id=fleet.tenant.id, alternative_id=1, exception_id=1, stop_id=fleet.stops[0].id, route_id=fleet.route.id,
+        kind="PICKUP_POINT", replan=True,
+    )

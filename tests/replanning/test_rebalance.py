@@ -5,7 +5,7 @@ import pytest
 from sqlmodel import col, select
 
 from app.customers.models import Customer
-from app.db import utcnow
+from app.clock import current_time as utcnow
 from app.replanning.flows import REBALANCE_REASON
 from app.replanning.models import RoutePlan
 from app.routes.models import Parcel, Route, RouteStatus, Stop, Vehicle

@@ -1,0 +1,112 @@
+"""Domain events: what a flow records on its unit of work, for other domains to react to (see app/handlers.py).
+
+Events carry ids and plain values, never secrets (codes, tokens, phone numbers): handlers load what they need.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Event:
+    tenant_id: int
+
+
+@dataclass(frozen=True)
+class ExceptionReported(Event):
+    """A driver (or the system) opened an exception on a stop; `event_id` is its REPORTED timeline entry."""
+
+    exception_id: int
+    stop_id: int
+    kind: str
+    event_id: int
+
+
+@dataclass(frozen=True)
+class ExceptionStatusChanged(Event):
+    exception_id: int
+    previous: str
+    status: str
+    actor_role: str | None
+
+
+@dataclass(frozen=True)
+class ExceptionClosed(Event):
+    exception_id: int
+    stop_id: int
+    outcome: str
+
+
+@dataclass(frozen=True)
+class StopDelivered(Event):
+    """A driver handed the parcels over; whatever was still open on the stop is settled by it."""
+
+    stop_id: int
+    attempt_id: int
+    driver_id: int
+    note: str | None = None
+
+
+@dataclass
+class ProposalReply:
+    """Filled in by the handler that turned a customer's choice into an alternative (None: refused or not handled)."""
+
+    alternative_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CustomerAnswered(Event):
+    """The customer chose an alternative (by SMS reply, on the link page or in the app).
+
+    `refusals_raise` says whether a refused choice fails the caller (page, app) or is kept as a note (SMS).
+    """
+
+    stop_id: int
+    response_id: int
+    option: str
+    details: dict[str, Any] = field(default_factory=dict)
+    refusals_raise: bool = True
+    reply: ProposalReply = field(default_factory=ProposalReply, compare=False)
+
+
+@dataclass(frozen=True)
+class CustomerDidNotAnswer(Event):
+    """The customer was asked and said nothing in time: a fallback chosen in advance may apply."""
+
+    stop_id: int
+    reply: ProposalReply = field(default_factory=ProposalReply, compare=False)
+
+
+@dataclass(frozen=True)
+class AlternativeApproved(Event):
+    alternative_id: int
+    exception_id: int
+    kind: str
+    approver_role: str
+
+
+@dataclass(frozen=True)
+class AlternativeExecuted(Event):
+    """An approved alternative was carried out; `replan` says the route's remaining order should be solved again."""
+
+    alternative_id: int
+    exception_id: int
+    stop_id: int
+    route_id: int
+    kind: str
+    replan: bool
+
+
+@dataclass(frozen=True)
+class RouteChanged(Event):
+    route_id: int
+    change: str
+    stop_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class PositionsReported(Event):
+    driver_id: int
+    route_id: int | None
+    accepted: int

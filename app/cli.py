@@ -11,15 +11,16 @@ from app.config import get_settings
 
 def _seed(reset_ok: bool = True) -> str:
     from app.bootstrap import bootstrap
+    from app.runtime import unit_of_work
     from app.seed import demo_exists, seed_demo
 
     async def run() -> str:
         runtime = bootstrap(get_settings())
         try:
-            async with runtime.sessionmaker() as session, session.begin():
-                if await demo_exists(session):
+            async with unit_of_work(runtime) as uow:
+                if await demo_exists(uow.session):
                     return "demo tenant already present"
-                await seed_demo(session, now=runtime.clock.now())
+                await seed_demo(uow.session, now=uow.clock.now())
                 return "demo tenant created: 1 depot, 3 drivers, 3 routes of 40 stops for today"
         finally:
             await runtime.engine.dispose()

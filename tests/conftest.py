@@ -14,6 +14,7 @@ import app.models  # noqa: F401
 from app import migrate
 from app.config import Settings
 from app.main import create_app
+from app.replanning.pool import close_default_pool, default_pool
 from app.bootstrap import bootstrap
 from app.runtime import Runtime
 from tests.factories import Factory
@@ -143,3 +144,15 @@ def count_statements(runtime: Runtime) -> Iterator[StatementCounter]:
     event.listen(runtime.engine.sync_engine, "before_cursor_execute", counter)
     yield counter
     event.remove(runtime.engine.sync_engine, "before_cursor_execute", counter)
+
+
+@pytest.fixture(scope="session")
+def _close_solver_pool_at_exit() -> Iterator[None]:
+    yield
+    close_default_pool()
+
+
+@pytest.fixture
+async def solver_pool(_close_solver_pool_at_exit) -> None:  # noqa: ANN001
+    """Spawning workers is slow on a busy machine: not inside a solve's time limit (and another test may close the pool)."""
+    await default_pool().start()

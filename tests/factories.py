@@ -1,9 +1,14 @@
 """Builders for tenants, people, routes and stops, written straight to the database."""
 from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.clock import writing_with
 from app.auth.tokens import Claims, issue_token
 from app.customers.models import Customer
 from app.routes.models import Parcel, Route, RouteStatus, Stop, Vehicle
@@ -34,9 +39,16 @@ class Factory:
         self._serial += 1
         return self._serial
 
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        """A transaction whose rows are stamped by the runtime's clock."""
+        with writing_with(self.runtime.clock):
+            async with self.runtime.sessionmaker() as session, session.begin():
+                yield session
+
     async def fleet(self, *, stops: int = 5, slug: str | None = None, service_date: date | None = None, depot_tz: str = "UTC") -> Fleet:
         n = self._next()
-        async with self.runtime.sessionmaker() as session, session.begin():
+        async with self._writing() as session:
             tenant = Tenant(slug=slug or f"tenant-{n}", name=f"Tenant {n}", reattempt_base_cost_cents=500, reattempt_cost_per_km_cents=40)
             session.add(tenant)
             await session.flush()
@@ -54,7 +66,7 @@ class Factory:
             await session.flush()
             route = Route(
                 tenant_id=tenant.id, depot_id=depot.id, driver_id=people[Role.DRIVER].id, vehicle_id=vehicle.id,
-                service_date=service_date or datetime.now(UTC).date(), status=RouteStatus.IN_PROGRESS,
+                service_date=service_date or self.runtime.clock.now().date(), status=RouteStatus.IN_PROGRESS,
             )
             session.add(route)
             await session.flush()
@@ -63,7 +75,7 @@ class Factory:
         return fleet
 
     async def _stops(self, session, fleet: Fleet, count: int) -> list[Stop]:  # noqa: ANN001
-        start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        start = self.runtime.clock.now().replace(minute=0, second=0, microsecond=0)
         stops = []
         for i in range(count):
             customer = Customer(tenant_id=fleet.tenant.id, name=f"Customer {i}", phone=f"+3161234{i:04d}", timezone="Europe/Amsterdam")
@@ -83,7 +95,7 @@ class Factory:
         return stops
 
     async def link_depot(self, user: User, depot_id: int) -> None:
-        async with self.runtime.sessionmaker() as session, session.begin():
+        async with self._writing() as session:
             session.add(UserDepot(user_id=user.id, depot_id=depot_id))
 
     def token(self, user: User, **kwargs: object) -> str:

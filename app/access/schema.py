@@ -17,14 +17,13 @@ from app.access.types import (
     SecretText,
 )
 from app.api.common import (
+    paginate,
+    payload_type,
     Connection,
-    Edge,
     MutationError,
-    PageInfo,
     as_payload,
     check_page_size,
     decode_cursor,
-    encode_cursor,
     parse_id,
 )
 from app.api.context import Info
@@ -105,10 +104,7 @@ class UnlockWithDigitalKeyInput:
     position: PositionInput | None = None
 
 
-@strawberry.type
-class AccessProfilePayload:
-    profile: AccessProfileType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+AccessProfilePayload = payload_type("AccessProfilePayload", "profile", AccessProfileType)
 
 
 @strawberry.type
@@ -118,10 +114,7 @@ class RevealAccessCodePayload:
     errors: list[MutationError] = strawberry.field(default_factory=list)
 
 
-@strawberry.type
-class GrantAccessPayload:
-    grant: AccessGrantType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+GrantAccessPayload = payload_type("GrantAccessPayload", "grant", AccessGrantType)
 
 
 @strawberry.type
@@ -130,14 +123,6 @@ class UnlockWithDigitalKeyPayload:
     refusal_reason: RefusalReasonType | None = None
     audit: AccessAuditEntryType | None = None
     errors: list[MutationError] = strawberry.field(default_factory=list)
-
-
-def _page(kind: str, rows: list, first: int, after: str | None, to_node) -> Connection:  # noqa: ANN001
-    edges = [Edge(cursor=encode_cursor(kind, r.id), node=to_node(r)) for r in rows[:first]]
-    return Connection(edges=edges, page_info=PageInfo(
-        has_next_page=len(rows) > first, has_previous_page=after is not None,
-        start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None,
-    ))
 
 
 async def _staff_stop(info: Info, stop_id: strawberry.ID):  # noqa: ANN202
@@ -169,7 +154,7 @@ class AccessQuery:
             customer_id=parse_id(customer_id, "customer", "customerId") if customer_id else None,
             first=check_page_size(first), before_id=decode_cursor("access_profile", after),
         )
-        return _page("access_profile", rows, first, after, AccessProfileType.from_row)
+        return paginate("access_profile", rows, first=first, after=after, to_node=AccessProfileType.from_row)
 
     @strawberry.field(permission_classes=[IsStaff], description="Dispatcher: the profile a stop uses right now, if any.")
     async def access_profile_for_stop(self, info: Info, stop_id: strawberry.ID) -> AccessProfileType | None:
@@ -189,12 +174,12 @@ class AccessQuery:
         check_page_size(first)
         found = await _staff_stop(info, stop_id)
         if found is None:
-            return _page("access_audit", [], first, after, AccessAuditEntryType.from_row)
+            return paginate("access_audit", [], first=first, after=after, to_node=AccessAuditEntryType.from_row)
         rows = await service.audit_page(
             session=info.context.session, tenant_id=info.context.viewer.tenant_id, stop_id=found[0].id,
             first=first, before_id=decode_cursor("access_audit", after),
         )
-        return _page("access_audit", rows, first, after, AccessAuditEntryType.from_row)
+        return paginate("access_audit", rows, first=first, after=after, to_node=AccessAuditEntryType.from_row)
 
 
 SECRET_INPUTS = ("gate_code", "entry_code", "instructions", "digital_key_id")

@@ -20,7 +20,7 @@ from app.alternatives.types import (
     PickupPointType,
     SafePlaceType,
 )
-from app.api.common import MutationError, as_payload, parse_id
+from app.api.common import MutationError, as_payload, parse_id, payload_type
 from app.api.context import Info
 from app.auth.permissions import IsAuthenticated, IsDriver, IsDriverOrStaff, IsStaff
 from app.delivery_exceptions import service as exceptions
@@ -128,34 +128,19 @@ class UpdateAlternativePolicyInput:
     expected_version: int = strawberry.field(description="The version you read; 0 when the tenant never saved rules.")
 
 
-@strawberry.type(description="The changed alternative, or why nothing changed.")
-class AlternativePayload:
-    alternative: AlternativeType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+AlternativePayload = payload_type("AlternativePayload", "alternative", AlternativeType, description="The changed alternative, or why nothing changed.")
 
 
-@strawberry.type
-class NeighborPayload:
-    neighbor: NeighborType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+NeighborPayload = payload_type("NeighborPayload", "neighbor", NeighborType)
 
 
-@strawberry.type
-class SafePlacePayload:
-    safe_place: SafePlaceType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+SafePlacePayload = payload_type("SafePlacePayload", "safe_place", SafePlaceType)
 
 
-@strawberry.type
-class PickupPointPayload:
-    pickup_point: PickupPointType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+PickupPointPayload = payload_type("PickupPointPayload", "pickup_point", PickupPointType)
 
 
-@strawberry.type
-class AlternativePolicyPayload:
-    policy: AlternativePolicyType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+AlternativePolicyPayload = payload_type("AlternativePolicyPayload", "policy", AlternativePolicyType)
 
 
 @strawberry.type

@@ -1,6 +1,6 @@
 """Types shared by every domain's schema: errors, ids, pagination."""
 import base64
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
 
@@ -73,6 +73,15 @@ def decode_cursor(kind: str, cursor: str | None) -> int | None:
     raise DomainError(ErrorCode.INVALID_INPUT, "the cursor is not one this list gave out", field="after")
 
 
+def paginate(kind: str, rows: list, *, first: int, after: str | None, to_node: Any) -> "Connection":
+    """A Relay page from `first + 1` rows read newest first: the extra row only says there is a next page."""
+    edges = [Edge(cursor=encode_cursor(kind, row.id), node=to_node(row)) for row in rows[:first]]
+    return Connection(edges=edges, page_info=PageInfo(
+        has_next_page=len(rows) > first, has_previous_page=after is not None,
+        start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None,
+    ))
+
+
 def check_page_size(first: int) -> int:
     if not 1 <= first <= MAX_PAGE:
         raise DomainError(ErrorCode.INVALID_INPUT, f"first must be between 1 and {MAX_PAGE}", field="first")
@@ -88,3 +97,15 @@ async def as_payload(payload_cls: type[Payload], work) -> Payload:  # noqa: ANN0
         return await work()
     except DomainError as error:
         return payload_cls(errors=[MutationError.from_domain(error)])
+
+
+def payload_type(name: str, field: str, of: Any, *, description: str | None = None) -> type:
+    """A mutation payload `{ <field>: <of> | null, errors: [MutationError!]! }`: the changed object, or why nothing changed."""
+    namespace = {
+        "__annotations__": {field: of | None, "errors": list[MutationError]},
+        field: None,
+        "errors": strawberry.field(default_factory=list),
+        "__module__": __name__,
+        "__qualname__": name,
+    }
+    return strawberry.type(type(name, (), namespace), name=name, description=description)

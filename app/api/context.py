@@ -7,6 +7,7 @@ import strawberry
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.loaders import Loaders
+from app.api.relations import RELATIONS
 from app.auth.principal import Principal
 from app.runtime import Runtime
 
@@ -32,7 +33,7 @@ class Context:
     def loaders(self) -> Loaders:
         if self.principal is None:
             raise RuntimeError("loaders need an authenticated principal")
-        return Loaders(self.session, self.principal.tenant_id)
+        return Loaders(self.session, self.principal.tenant_id, RELATIONS)
 
     @property
     def viewer(self) -> Principal:

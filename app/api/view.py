@@ -7,6 +7,7 @@ from strawberry.asgi import GraphQL
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.api.context import Context
+from app.clock import writing_with
 from app.auth.principal import authenticate, bearer_token
 from app.auth.tokens import TokenError
 from app.logs import request_id_var, tenant_var
@@ -19,6 +20,10 @@ class DetourGraphQL(GraphQL):
     def __init__(self, schema: Any, runtime: Runtime, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
         self.runtime = runtime
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        with writing_with(self.runtime.clock):  # what resolvers stamp and compare follows the runtime's clock
+            await super().__call__(scope, receive, send)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         if isinstance(request, WebSocket):  # authenticated from connection_init, in on_ws_connect

@@ -5,14 +5,13 @@ from datetime import datetime
 import strawberry
 
 from app.api.common import (
+    paginate,
+    payload_type,
     Connection,
-    Edge,
     MutationError,
-    PageInfo,
     as_payload,
     check_page_size,
     decode_cursor,
-    encode_cursor,
     parse_id,
 )
 from app.api.context import Info
@@ -86,10 +85,7 @@ class ReportExceptionPayload:
     errors: list[MutationError] = strawberry.field(default_factory=list)
 
 
-@strawberry.type(description="The changed exception, or why nothing changed.")
-class ExceptionPayload:
-    exception: DeliveryExceptionType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+ExceptionPayload = payload_type("ExceptionPayload", "exception", DeliveryExceptionType, description="The changed exception, or why nothing changed.")
 
 
 async def _changed(change: Callable[[], Awaitable[DeliveryException]]) -> ExceptionPayload:
@@ -130,16 +126,7 @@ class ExceptionQuery:
             first=check_page_size(first),
             before_id=decode_cursor("exception", after),
         )
-        edges = [Edge(cursor=encode_cursor("exception", r.id), node=DeliveryExceptionType.from_row(r)) for r in rows[:first]]
-        return Connection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > first,
-                has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-        )
+        return paginate("exception", rows, first=first, after=after, to_node=DeliveryExceptionType.from_row)
 
 
 @strawberry.type

@@ -4,7 +4,7 @@ from datetime import datetime
 import strawberry
 from strawberry.exceptions import StrawberryGraphQLError
 
-from app.api.common import MutationError, as_payload, parse_id
+from app.api.common import MutationError, as_payload, parse_id, payload_type
 from app.api.context import Info
 from app.auth.permissions import IsStaff
 from app.errors import DomainError
@@ -29,10 +29,7 @@ class MessageCustomerInput:
     text: str = strawberry.field(description="Sent as is by SMS, through the outbox (opt-out and quiet hours apply).")
 
 
-@strawberry.type
-class MessageCustomerPayload:
-    notification: NotificationType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+MessageCustomerPayload = payload_type("MessageCustomerPayload", "notification", NotificationType)
 
 
 @strawberry.input(description="Only the fields of the chosen option are read.")
@@ -47,10 +44,7 @@ class ChooseDeliveryOptionInput:
     pickup_point_id: strawberry.ID | None = None
 
 
-@strawberry.type
-class ChooseDeliveryOptionPayload:
-    response: CustomerResponseType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+ChooseDeliveryOptionPayload = payload_type("ChooseDeliveryOptionPayload", "response", CustomerResponseType)
 
 
 @strawberry.input
@@ -80,10 +74,7 @@ class UpdateOutreachSequenceInput:
     active: bool = True
 
 
-@strawberry.type
-class OutreachSequencePayload:
-    sequence: OutreachSequenceType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+OutreachSequencePayload = payload_type("OutreachSequencePayload", "sequence", OutreachSequenceType)
 
 
 def sequence_type(sequence: OutreachSequence | None) -> OutreachSequenceType:

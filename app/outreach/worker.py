@@ -5,6 +5,7 @@ import logging
 import time
 from datetime import timedelta
 
+from app.clock import writing_with
 from app.customers.models import Customer
 from app.delivery_exceptions import service as exceptions
 from app.delivery_exceptions.models import ExceptionStatus
@@ -46,6 +47,10 @@ class OutboxWorker:
 
     async def run_once(self) -> int:
         """Claim one batch of due rows and send them; returns how many rows were claimed."""
+        with writing_with(self.runtime.clock):  # stamps set by the services follow the runtime's clock
+            return await self._claim_and_send()
+
+    async def _claim_and_send(self) -> int:
         now = self.runtime.clock.now()
         async with self.runtime.sessionmaker() as session, session.begin():
             lease = timedelta(seconds=self.settings.outbox_send_lease_seconds)

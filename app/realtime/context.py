@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.context import Context
 from app.api.loaders import Loaders
+from app.api.relations import RELATIONS
 
 
 @dataclass
@@ -56,7 +57,7 @@ class SocketContext(Context):
         if scope is None:
             return super().loaders
         if scope.loaders is None:
-            scope.loaders = Loaders(scope.session, self.viewer.tenant_id)
+            scope.loaders = Loaders(scope.session, self.viewer.tenant_id, RELATIONS)
         return scope.loaders
 
 

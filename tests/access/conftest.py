@@ -45,7 +45,7 @@ async def add_profile(runtime: Runtime, staff: User, stop: Stop, *, digital_key:
 
 async def place_driver(runtime: Runtime, driver: User, stop: Stop, *, metres_north: float = 10, age: timedelta = timedelta(0)) -> None:
     """Store a GPS fix `metres_north` of the stop, recorded `age` ago."""
-    fix = Fix(recorded_at=utcnow() - age, lat=stop.lat + metres_north / METRES_PER_DEGREE_LAT, lon=stop.lon, accuracy_m=5)
+    fix = Fix(recorded_at=runtime.clock.now() - age, lat=stop.lat + metres_north / METRES_PER_DEGREE_LAT, lon=stop.lon, accuracy_m=5)
     async with runtime.sessionmaker() as session, session.begin():
         await store_fixes(session=session, tenant_id=driver.tenant_id, driver_id=driver.id, fixes=[fix])
 

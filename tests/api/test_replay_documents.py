@@ -1,16 +1,40 @@
 """The first-party documents, replayed against the seeded demo tenant, with flat SQL counts."""
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from sqlmodel import select
 
+from app.clock import FrozenClock
 from app.delivery_exceptions.models import DeliveryException
 from app.routes.models import Route, Stop, StopStatus
+from app.runtime import unit_of_work
 from app.seed import seed_demo
 from app.tenants.models import Role, User
+from tests.conftest import client_for
 from tests.factories import gql
 
 ROOT = Path(__file__).resolve().parents[2] / "graphql"
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+# The system clock, and two frozen hours in the demo depot's zone: the demo must replan and reveal at any hour.
+HOURS = {"now": None, "early-morning": (5, 40), "late-evening": (22, 50)}
+
+
+@pytest.fixture(params=list(HOURS))
+def clocked(request, runtime):  # noqa: ANN001, ANN201
+    if HOURS[request.param] is None:
+        return runtime
+    hour, minute = HOURS[request.param]
+    return replace(runtime, clock=FrozenClock(datetime(2026, 12, 1, hour, minute, tzinfo=AMSTERDAM)))
+
+
+@pytest.fixture
+async def client(clocked):  # noqa: ANN001, ANN201
+    async with client_for(clocked) as http:
+        yield http
 
 
 def document(name: str) -> str:
@@ -18,8 +42,8 @@ def document(name: str) -> str:
 
 
 async def seeded(runtime):
-    async with runtime.sessionmaker() as session, session.begin():
-        tenant = await seed_demo(session, now=runtime.clock.now())
+    async with unit_of_work(runtime) as uow:
+        tenant = await seed_demo(uow.session, now=uow.clock.now())
     async with runtime.sessionmaker() as session:
         users = {u.role: u for u in (await session.exec(select(User).where(User.tenant_id == tenant.id).order_by(User.id))).all()}
         route = (await session.exec(select(Route).where(Route.driver_id == users[Role.DRIVER].id))).one()
@@ -28,9 +52,9 @@ async def seeded(runtime):
     return users, route, pending, open_exc
 
 
-async def test_every_document_runs_against_the_demo_tenant(client, factory, runtime):
+async def test_every_document_runs_against_the_demo_tenant(client, factory, clocked):
     # given the demo data `detour seed` creates
-    users, route, pending, open_exc = await seeded(runtime)
+    users, route, pending, open_exc = await seeded(clocked)
     driver, dispatcher = factory.token(users[Role.DRIVER]), factory.token(users[Role.DISPATCHER])
 
     # when each first-party operation is sent as the app would send it
@@ -76,11 +100,11 @@ async def test_my_route_sql_count_does_not_grow_with_stops(client, factory, coun
     assert small <= 10, small
 
 
-async def test_replanning_and_analytics_documents_run_against_the_demo_tenant(client, factory, runtime):
+async def test_replanning_and_analytics_documents_run_against_the_demo_tenant(client, factory, clocked):
     # given the demo data and its dispatcher
-    users, route, _, _ = await seeded(runtime)
+    users, route, _, _ = await seeded(clocked)
     dispatcher = factory.token(users[Role.DISPATCHER])
-    now = datetime.now(UTC)
+    now = clocked.clock.now()
     period = {"from": (now - timedelta(days=1)).isoformat(), "to": (now + timedelta(hours=1)).isoformat(), "depotId": str(route.depot_id)}
 
     # when the dashboard, a replan preview and the replan itself are sent as the SPA sends them

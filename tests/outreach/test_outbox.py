@@ -10,6 +10,7 @@ from app.outreach.flows import enqueue_sms
 from app.outreach.models import NotificationStatus
 from app.outreach.worker import OutboxWorker
 from app.bootstrap import bootstrap
+from app.clock import SYSTEM_CLOCK, FrozenClock
 from app.runtime import Runtime, unit_of_work
 from tests.outreach.conftest import (
     ACCOUNT_SID,
@@ -55,11 +56,18 @@ async def test_reported_absence_sends_one_sms_with_options_and_marks_the_custome
     assert body["data"]["exception"]["timeline"][-1]["payload"]["notificationId"] == row.id
 
 
-async def test_transient_failure_is_retried_with_backoff_then_sent(http, factory, twilio, worker, outreach_runtime):
+def frozen_worker(runtime: Runtime) -> tuple[OutboxWorker, FrozenClock]:
+    """A worker whose clock stands still until the test moves it (backoff without sleeping)."""
+    clock = FrozenClock(SYSTEM_CLOCK.now())
+    return OutboxWorker(replace(runtime, clock=clock)), clock
+
+
+async def test_transient_failure_is_retried_with_backoff_then_sent(http, factory, twilio, outreach_runtime):
     # given Twilio answers 503 once
     fleet = await factory.fleet(stops=1)
     twilio.script.append(twilio_error(503, 20500, "Service unavailable"))
     exc = await report(http, factory.token(fleet.driver), fleet.stops[0].id)
+    worker, clock = frozen_worker(outreach_runtime)
 
     # when the worker tries
     await worker.run_once()
@@ -69,8 +77,10 @@ async def test_transient_failure_is_retried_with_backoff_then_sent(http, factory
     assert row.status is NotificationStatus.PENDING and row.attempts == 1
     assert row.send_after - row.updated_at >= timedelta(seconds=0.04) and "503" in row.failure_reason  # backoff 0.05 s
 
-    # when the backoff has passed
-    await asyncio.sleep(0.1)
+    # when the worker runs again before the backoff has passed, then after
+    await drain(worker)
+    assert len(twilio.messages) == 1
+    clock.advance(0.1)
     await drain(worker)
 
     # then it went out on the second attempt, once
@@ -79,15 +89,16 @@ async def test_transient_failure_is_retried_with_backoff_then_sent(http, factory
     assert len(twilio.messages) == 2
 
 
-async def test_permanent_failure_is_marked_failed_with_the_reason_and_not_retried(http, factory, twilio, worker, outreach_runtime):
+async def test_permanent_failure_is_marked_failed_with_the_reason_and_not_retried(http, factory, twilio, outreach_runtime):
     # given Twilio refuses the number
     fleet = await factory.fleet(stops=1)
     twilio.script.append(twilio_error(400, 21211, "The 'To' number +31612340000 is not a valid phone number."))
     exc = await report(http, factory.token(fleet.driver), fleet.stops[0].id)
+    worker, clock = frozen_worker(outreach_runtime)
 
-    # when the worker runs until nothing is due
+    # when the worker runs until nothing is due, also after any backoff would have passed
     await drain(worker)
-    await asyncio.sleep(0.1)
+    clock.advance(1)
     await drain(worker)
 
     # then the row failed with Twilio's code, after one request
@@ -96,17 +107,19 @@ async def test_permanent_failure_is_marked_failed_with_the_reason_and_not_retrie
     assert len(twilio.messages) == 1
 
 
-async def test_transient_failures_give_up_after_the_attempt_cap(factory, twilio, worker, outreach_runtime):
+async def test_transient_failures_give_up_after_the_attempt_cap(factory, twilio, outreach_runtime):
     # given Twilio is down for longer than the retries last
     fleet = await factory.fleet(stops=1)
     twilio.script.extend([twilio_error(500, 20500, "Internal error")] * 5)
     async with unit_of_work(outreach_runtime) as uow:
         await enqueue_sms(uow, tenant_id=fleet.tenant.id, to_phone="+31612349999", text="hello", purpose="test")
 
-    # when the worker keeps trying
+    worker, clock = frozen_worker(outreach_runtime)
+
+    # when the worker keeps trying as time passes
     for _ in range(6):
         await drain(worker)
-        await asyncio.sleep(0.25)
+        clock.advance(0.25)
 
     # then it gave up after the configured 3 attempts
     row = (await notifications(outreach_runtime, tenant_id=fleet.tenant.id))[0]

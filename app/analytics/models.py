@@ -99,6 +99,10 @@ def _has_moved(stop: Stop) -> bool:
     return state.attrs.lat.history.has_changes() or state.attrs.lon.history.has_changes()
 
 
+# Why a session hook and not handlers of StopDelivered / ExceptionReported: these fact rows are a read model of
+# the stop and exception tables, and must follow every writer of those rows — flows, the seed, route-plan
+# imports, bulk generators — in the same transaction. A hook at the flush cannot be forgotten by a new writer;
+# a handler would have to be emitted by each of them.
 @event.listens_for(Session, "after_flush")
 def _keep_stop_facts(session: Session, _context: Any) -> None:
     """Whoever creates or moves a stop, records an attempt or reports an exception, the analytics rows follow in the same transaction."""

@@ -5,6 +5,10 @@ after one holding id 11. A subscriber that already moved its cursor past 11 woul
 Taking a per-tenant transaction-scoped advisory lock before the first event insert makes the event
 writers of one tenant commit one after the other, so ids become visible in increasing order.
 SQLite needs nothing: it has one writer at a time and allocates ids under that lock.
+
+Why a session hook and not a handler in app/handlers.py: this is an invariant of the event tables, not a
+reaction to a domain event. Every insert into them — from any flow, handler, seed or import — must take the
+lock before its id is allocated, so it sits where the insert happens (before_flush), for every session.
 """
 from typing import Any
 

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy import text
 
 from app import cli
+from app.config import get_settings
 from app.access import flows
 from app.access.crypto import AccessSecrets, Vault, VaultError, open_secrets, seal_secrets, tenant_context
 from app.access.models import AccessProfile
@@ -144,10 +145,15 @@ async def test_the_cli_rekey_command_reencrypts(factory, runtime, monkeypatch, c
     old_key, new = runtime.settings.access_encryption_keys[0], new_key()
     fleet = await factory.fleet(stops=1)
     profile = await add_profile(runtime, fleet.dispatcher, fleet.stops[0])
-    monkeypatch.setattr(cli, "get_settings", lambda: with_keys(runtime, [new, old_key]).settings)
+    monkeypatch.setenv("DETOUR_DATABASE_URL", runtime.settings.database_url)
+    monkeypatch.setenv("DETOUR_ACCESS_ENCRYPTION_KEYS", f"{new},{old_key}")
+    get_settings.cache_clear()
 
     # when `detour access-rekey` runs (in a thread: the command starts its own event loop)
-    code = await asyncio.to_thread(cli.main, ["access-rekey"])
+    try:
+        code = await asyncio.to_thread(cli.main, ["access-rekey"])
+    finally:
+        get_settings.cache_clear()
 
     # then it reports the work and the row is sealed with the new key
     assert code == 0 and "1 re-encrypted" in capsys.readouterr().out

@@ -17,6 +17,7 @@ from app.access.types import (
     SecretText,
 )
 from app.api.common import (
+    as_changed,
     paginate,
     payload_type,
     Connection,
@@ -237,14 +238,10 @@ class AccessMutation:
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Dispatcher: let the stop's driver in once, after verifying remotely.")
     async def grant_access(self, info: Info, input: GrantAccessInput) -> GrantAccessPayload:
-        async def work() -> GrantAccessPayload:
-            grant = await flows.grant_access(
-                info.context.runtime, info.context.viewer, stop_id=parse_id(input.stop_id, "stop", "stopId"),
-                code=input.code, ttl_minutes=input.ttl_minutes, note=input.note,
-            )
-            return GrantAccessPayload(grant=AccessGrantType.from_row(grant))
-
-        return await as_payload(GrantAccessPayload, work)
+        return await as_changed(GrantAccessPayload, lambda: flows.grant_access(
+            info.context.runtime, info.context.viewer, stop_id=parse_id(input.stop_id, "stop", "stopId"),
+            code=input.code, ttl_minutes=input.ttl_minutes, note=input.note,
+        ))
 
     @strawberry.mutation(permission_classes=[IsDriverOrStaff], description="Open the stop's smart lock: the driver at the door, or a dispatcher remotely.")
     async def unlock_with_digital_key(self, info: Info, input: UnlockWithDigitalKeyInput) -> UnlockWithDigitalKeyPayload:

@@ -20,7 +20,7 @@ from app.alternatives.types import (
     PickupPointType,
     SafePlaceType,
 )
-from app.api.common import MutationError, as_payload, parse_id, payload_type
+from app.api.common import MutationError, as_payload, parse_id, payload_type, as_changed
 from app.api.context import Info
 from app.auth.permissions import IsAuthenticated, IsDriver, IsDriverOrStaff, IsStaff
 from app.delivery_exceptions import service as exceptions
@@ -203,25 +203,17 @@ class AlternativeMutation:
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Approve a proposal the policy left to you; it is carried out at once.")
     async def approve_alternative(self, info: Info, input: DecideAlternativeInput) -> AlternativePayload:
-        async def work() -> AlternativePayload:
-            alt = await flows.approve_alternative(
-                info.context.runtime, info.context.viewer, alternative_id=parse_id(input.id, "alternative"),
-                expected_version=input.expected_version,
-            )
-            return AlternativePayload(alternative=AlternativeType.from_row(alt))
-
-        return await as_payload(AlternativePayload, work)
+        return await as_changed(AlternativePayload, lambda: flows.approve_alternative(
+            info.context.runtime, info.context.viewer, alternative_id=parse_id(input.id, "alternative"),
+            expected_version=input.expected_version,
+        ))
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Turn a proposal down, with a reason.")
     async def reject_alternative(self, info: Info, input: RejectAlternativeInput) -> AlternativePayload:
-        async def work() -> AlternativePayload:
-            alt = await flows.reject_alternative(
-                info.context.runtime, info.context.viewer, alternative_id=parse_id(input.id, "alternative"),
-                expected_version=input.expected_version, reason=input.reason,
-            )
-            return AlternativePayload(alternative=AlternativeType.from_row(alt))
-
-        return await as_payload(AlternativePayload, work)
+        return await as_changed(AlternativePayload, lambda: flows.reject_alternative(
+            info.context.runtime, info.context.viewer, alternative_id=parse_id(input.id, "alternative"),
+            expected_version=input.expected_version, reason=input.reason,
+        ))
 
     @strawberry.mutation(permission_classes=[IsDriver], description="Driver: the approved neighbour handover or drop-off is done.")
     async def confirm_handover(self, info: Info, input: ConfirmHandoverInput) -> AlternativePayload:
@@ -238,57 +230,37 @@ class AlternativeMutation:
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Add a neighbour to a customer's list; they get a code by SMS.")
     async def add_neighbor(self, info: Info, input: AddNeighborInput) -> NeighborPayload:
-        async def work() -> NeighborPayload:
-            row = await setup_flows.add_neighbor(
-                info.context.runtime, info.context.viewer, customer_id=parse_id(input.customer_id, "customer", "customerId"),
-                name=input.name, address=input.address, phone=input.phone, unit=input.unit,
-            )
-            return NeighborPayload(neighbor=NeighborType.from_row(row))
-
-        return await as_payload(NeighborPayload, work)
+        return await as_changed(NeighborPayload, lambda: setup_flows.add_neighbor(
+            info.context.runtime, info.context.viewer, customer_id=parse_id(input.customer_id, "customer", "customerId"),
+            name=input.name, address=input.address, phone=input.phone, unit=input.unit,
+        ))
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Enter the code the neighbour received; consent is then verified.")
     async def verify_neighbor(self, info: Info, input: VerifyNeighborInput) -> NeighborPayload:
-        async def work() -> NeighborPayload:
-            row = await setup_flows.verify_neighbor(
-                info.context.runtime, tenant_id=info.context.viewer.tenant_id, neighbor_id=parse_id(input.id, "neighbor"),
-                code=input.code,
-            )
-            return NeighborPayload(neighbor=NeighborType.from_row(row))
-
-        return await as_payload(NeighborPayload, work)
+        return await as_changed(NeighborPayload, lambda: setup_flows.verify_neighbor(
+            info.context.runtime, tenant_id=info.context.viewer.tenant_id, neighbor_id=parse_id(input.id, "neighbor"),
+            code=input.code,
+        ))
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Send the neighbour a new code; earlier ones stop working.")
     async def resend_neighbor_code(self, info: Info, input: NeighborRefInput) -> NeighborPayload:
-        async def work() -> NeighborPayload:
-            row = await setup_flows.resend_neighbor_code(
-                info.context.runtime, info.context.viewer, neighbor_id=parse_id(input.id, "neighbor")
-            )
-            return NeighborPayload(neighbor=NeighborType.from_row(row))
-
-        return await as_payload(NeighborPayload, work)
+        return await as_changed(NeighborPayload, lambda: setup_flows.resend_neighbor_code(
+            info.context.runtime, info.context.viewer, neighbor_id=parse_id(input.id, "neighbor")
+        ))
 
     @strawberry.mutation(permission_classes=[IsStaff], description="The customer withdraws consent for this neighbour.")
     async def revoke_neighbor(self, info: Info, input: RevokeNeighborInput) -> NeighborPayload:
-        async def work() -> NeighborPayload:
-            row = await setup_flows.revoke_neighbor(
-                info.context.runtime, info.context.viewer, neighbor_id=parse_id(input.id, "neighbor"),
-                expected_version=input.expected_version,
-            )
-            return NeighborPayload(neighbor=NeighborType.from_row(row))
-
-        return await as_payload(NeighborPayload, work)
+        return await as_changed(NeighborPayload, lambda: setup_flows.revoke_neighbor(
+            info.context.runtime, info.context.viewer, neighbor_id=parse_id(input.id, "neighbor"),
+            expected_version=input.expected_version,
+        ))
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Record (or remove) the customer's chosen safe place.")
     async def set_safe_place(self, info: Info, input: SetSafePlaceInput) -> SafePlacePayload:
-        async def work() -> SafePlacePayload:
-            row = await setup_flows.set_safe_place(
-                info.context.runtime, info.context.viewer, customer_id=parse_id(input.customer_id, "customer", "customerId"),
-                instructions=input.instructions,
-            )
-            return SafePlacePayload(safe_place=SafePlaceType.from_row(row) if row else None)
-
-        return await as_payload(SafePlacePayload, work)
+        return await as_changed(SafePlacePayload, lambda: setup_flows.set_safe_place(
+            info.context.runtime, info.context.viewer, customer_id=parse_id(input.customer_id, "customer", "customerId"),
+            instructions=input.instructions,
+        ))
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Create or change a pickup point.")
     async def save_pickup_point(self, info: Info, input: SavePickupPointInput) -> PickupPointPayload:

@@ -1,5 +1,6 @@
 """Types shared by every domain's schema: errors, ids, pagination."""
 import base64
+from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -108,4 +109,17 @@ def payload_type(name: str, field: str, of: Any, *, description: str | None = No
         "__module__": __name__,
         "__qualname__": name,
     }
-    return strawberry.type(type(name, (), namespace), name=name, description=description)
+    payload = strawberry.type(type(name, (), namespace), name=name, description=description)
+    payload.changed_field, payload.node_type = field, of
+    return payload
+
+
+async def as_changed(payload_cls: type[Payload], work: Callable[[], Awaitable[Any]]) -> Payload:
+    """Run a flow: the row it changed becomes the payload's object, an expected failure the payload's typed error."""
+
+    async def changed() -> Payload:
+        row = await work()
+        node = payload_cls.node_type.from_row(row) if row is not None else None
+        return payload_cls(**{payload_cls.changed_field: node})
+
+    return await as_payload(payload_cls, changed)

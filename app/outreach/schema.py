@@ -4,7 +4,7 @@ from datetime import datetime
 import strawberry
 from strawberry.exceptions import StrawberryGraphQLError
 
-from app.api.common import MutationError, as_payload, parse_id, payload_type
+from app.api.common import MutationError, as_payload, parse_id, payload_type, as_changed
 from app.api.context import Info
 from app.auth.permissions import IsStaff
 from app.errors import DomainError
@@ -102,14 +102,10 @@ class OutreachQuery:
 class OutreachMutation:
     @strawberry.mutation(permission_classes=[IsStaff], description="Dispatcher: send the exception's customer an SMS now.")
     async def message_customer(self, info: Info, input: MessageCustomerInput) -> MessageCustomerPayload:
-        async def work() -> MessageCustomerPayload:
-            row = await flows.message_customer(
-                info.context.runtime, info.context.viewer, exception_id=parse_id(input.exception_id, "exception", "exceptionId"),
-                text=input.text,
-            )
-            return MessageCustomerPayload(notification=NotificationType.from_row(row))
-
-        return await as_payload(MessageCustomerPayload, work)
+        return await as_changed(MessageCustomerPayload, lambda: flows.message_customer(
+            info.context.runtime, info.context.viewer, exception_id=parse_id(input.exception_id, "exception", "exceptionId"),
+            text=input.text,
+        ))
 
     @strawberry.mutation(description="Customer app: choose how to get the parcel, authenticated by the link token; once per token.")
     async def choose_delivery_option(self, info: Info, input: ChooseDeliveryOptionInput) -> ChooseDeliveryOptionPayload:

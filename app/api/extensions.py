@@ -1,20 +1,21 @@
 """Schema extensions: request bookkeeping, error masking, and the limits that protect the server."""
 import logging
+import re
 from collections.abc import Iterator
 from functools import partial
 
 from graphql import GraphQLError
 from strawberry.exceptions import StrawberryGraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
 
+from app.api.limits import document_limits_rule
 from app.config import Settings
 from app.logs import operation_var
 
@@ -38,6 +39,36 @@ class RequestScope(SchemaExtension):
             operation_var.reset(token)
 
 
+_VARIABLE_ERROR = re.compile(r"^(Variable '\$\w+' (?:has|got) (?:an )?invalid value(?: at [^:;]+)?)[:;] (.*)$", re.S)
+_QUOTED_VALUE = re.compile(r"(?:,? found:? | value: ).*$", re.S)
+
+
+def without_values(message: str) -> str:
+    """An error message that names fields and types but never quotes what was sent (it may hold a gate code)."""
+    matched = _VARIABLE_ERROR.match(message)
+    if matched:
+        head, detail = matched.groups()
+        return f"{head}: {_QUOTED_VALUE.sub('', detail).rstrip('. ')}."
+    return _QUOTED_VALUE.sub("", message) if " value: " in message or "found" in message else message
+
+
+class HideInputValues(SchemaExtension):
+    """Coercion and validation errors go back without the values they quote."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        for error in getattr(self.execution_context.result, "errors", None) or ():
+            error.message = without_values(error.message)
+
+
+def log_refusals(errors: list[GraphQLError]) -> None:
+    """Expected refusals (bad input, auth, limits) at INFO, one line, no traceback; bugs are RequestScope's to log."""
+    for error in errors:
+        if not _is_unexpected(error):
+            code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
+            log.info("request refused: %s", without_values(error.message), extra={"code": code})
+
+
 def _is_unexpected(error: GraphQLError) -> bool:
     """Errors we raised on purpose (auth, validation, limits) are shown; anything else is a bug and is masked."""
     original = error.original_error
@@ -55,13 +86,17 @@ class MaskUnexpectedErrors(MaskErrors):
 
 
 def schema_extensions(settings: Settings) -> list:
-    """Classes or factories (never shared instances): a fresh extension per request."""
+    """Classes or factories (never shared instances): a fresh extension per request.
+
+    The limits are one validation rule whose class is the same for every request, so the validation cache hits.
+    """
+    limits = document_limits_rule(settings.max_query_depth, settings.max_query_aliases, settings.max_query_fields)
     return [
         RequestScope,
         MaskUnexpectedErrors,
-        partial(ParserCache, maxsize=256),
-        partial(ValidationCache, maxsize=256),
-        partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
+        HideInputValues,
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
-        partial(MaxAliasesLimiter, max_alias_count=settings.max_query_aliases),
+        partial(ParserCache, maxsize=256),
+        partial(AddValidationRules, [limits]),
+        partial(ValidationCache, maxsize=256),
     ]

@@ -6,7 +6,26 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from app.config import get_settings
+from app.config import Settings, get_settings
+
+
+def _database_ready(settings: Settings) -> bool:
+    """True when the command can use the database; otherwise says where it looked and what to run (exit 1)."""
+    from app.dbcheck import database_problem
+
+    problem = database_problem(settings.database_url)
+    if problem is not None:
+        print(f"detour: {problem}", file=sys.stderr)
+    return problem is None
+
+
+def _unreachable(settings: Settings, error: Exception) -> int:
+    """A database that refused the command: one line on stderr, no traceback (the password stays hidden)."""
+    from app.dbcheck import WHAT_TO_RUN, shown_url
+
+    print(f"detour: the database at {shown_url(settings.database_url)} could not be used ({error.__class__.__name__}); "
+          f"check that it is running and migrated: {WHAT_TO_RUN}", file=sys.stderr)
+    return 1
 
 
 def _seed(reset_ok: bool = True) -> str:
@@ -41,8 +60,15 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if not _database_ready(get_settings()):
+        return 1
     if args.scale is None:
-        print(_seed())
+        try:
+            print(_seed())
+        except (OSError, SQLAlchemyError) as error:
+            return _unreachable(get_settings(), error)
         return 0
     from app.analytics.progress import seed_history
 
@@ -59,7 +85,11 @@ def cmd_token(args: argparse.Namespace) -> int:
     from app.seed import DEMO_SLUG
     from app.tenants.models import Role, Tenant, User
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     settings = get_settings()
+    if not _database_ready(settings):
+        return 1
 
     async def find() -> User | None:
         runtime = bootstrap(settings)
@@ -71,7 +101,10 @@ def cmd_token(args: argparse.Namespace) -> int:
         finally:
             await runtime.engine.dispose()
 
-    user = asyncio.run(find())
+    try:
+        user = asyncio.run(find())
+    except (OSError, SQLAlchemyError) as error:
+        return _unreachable(settings, error)
     if user is None:
         print(f"no such user in tenant {args.tenant!r}; run `detour seed` first (tenant {DEMO_SLUG!r})", file=sys.stderr)
         return 1
@@ -115,6 +148,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from app.bootstrap import running
 
     settings = get_settings()
+    if not _database_ready(settings):
+        return 1
     configure_logging(json_logs=settings.json_logs, level=settings.log_level)
 
     async def run() -> None:

@@ -160,8 +160,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
         async with running(settings) as runtime:
             await asyncio.gather(*(OutboxWorker(runtime).run_forever(stop) for _ in range(args.concurrency)))
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     print(f"outbox worker: {args.concurrency} loop(s) on {settings.database_url.split('://')[0]}; Ctrl-C to stop")
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except (OSError, SQLAlchemyError) as error:
+        return _unreachable(settings, error)
     return 0
 
 

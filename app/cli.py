@@ -170,23 +170,46 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serving_settings(args: argparse.Namespace) -> Settings | None:
+    """Settings for `serve`: --host/--port over HOST/PORT; the public base URL follows them unless it is set."""
+    import os
+
+    from pydantic import ValidationError
+
+    # The app factory (and every uvicorn worker process) reads the environment again: put the choice there.
+    if args.host is not None:
+        os.environ["DETOUR_HOST"] = args.host
+    if args.port is not None:
+        os.environ["DETOUR_PORT"] = str(args.port)
+    get_settings.cache_clear()
+    try:
+        return get_settings()
+    except ValidationError as error:
+        aliases = {"DETOUR_PORT": "PORT (or DETOUR_PORT)", "DETOUR_HOST": "HOST (or DETOUR_HOST)"}
+        fields = ", ".join(aliases.get(str(e["loc"][0]), str(e["loc"][0])) for e in error.errors() if e.get("loc")) or "settings"
+        messages = "; ".join(e["msg"] for e in error.errors())
+        print(f"detour: invalid {fields}: {messages}", file=sys.stderr)
+        return None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app import migrate
 
-    settings = get_settings()
+    settings = _serving_settings(args)
+    if settings is None:
+        return 2
     if settings.is_embedded:
         migrate.upgrade(settings.database_url)
         if not args.no_seed:
             print(_seed())
-    host_shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host  # noqa: S104
     if settings.graphiql_enabled:
-        print(f"GraphiQL: http://{host_shown}:{args.port}/graphql")
+        print(f"GraphiQL: {settings.public_base_url}/graphql")
     detour = sys.argv[0] if sys.argv and sys.argv[0].endswith("detour") else "detour"
     print(f"Token for the demo driver:     {detour} token --role driver")
     print(f"Token for the demo dispatcher: {detour} token --role dispatcher")
-    uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers, log_config=None)
+    uvicorn.run("app.main:create_app", factory=True, host=settings.host, port=settings.port, workers=args.workers, log_config=None)
     return 0
 
 
@@ -195,8 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the API (embedded mode: migrates and seeds the demo tenant first)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", help="default: $HOST, else 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default: $PORT, else 8000")
     serve.add_argument("--workers", type=int, default=1, help="API processes (scaled mode)")
     serve.add_argument("--no-seed", action="store_true", help="do not create the demo tenant")
     serve.set_defaults(func=cmd_serve)

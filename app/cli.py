@@ -28,19 +28,15 @@ def _unreachable(settings: Settings, error: Exception) -> int:
     return 1
 
 
-def _seed(reset_ok: bool = True) -> str:
+def _seed() -> str:
+    """Create the demo tenant, or seed it again when its service date has passed (other tenants untouched)."""
     from app.bootstrap import bootstrap
-    from app.runtime import unit_of_work
-    from app.seed import demo_exists, seed_demo
+    from app.demo.day import ensure_demo_day
 
     async def run() -> str:
         runtime = bootstrap(get_settings())
         try:
-            async with unit_of_work(runtime) as uow:
-                if await demo_exists(uow.session):
-                    return "demo tenant already present"
-                await seed_demo(uow.session, now=uow.clock.now())
-                return "demo tenant created: 1 depot, 3 drivers, 3 routes of 40 stops for today"
+            return await ensure_demo_day(runtime)
         finally:
             await runtime.engine.dispose()
 

@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     migrate.add_argument("revision", nargs="?")
     migrate.set_defaults(func=cmd_migrate)
 
-    seed = sub.add_parser("seed", help="create the demo tenant if it is missing")
+    seed = sub.add_parser("seed", help="create the demo tenant if it is missing, or again for today once its date has passed")
     seed.add_argument("--scale", type=int, metavar="N", help="instead: a new tenant with months of history and N exceptions (analytics benchmark)")
     seed.add_argument("--days", type=int, default=365, help="with --scale: days of history")
     seed.add_argument("--slug", help="with --scale: the new tenant's slug (default scale-N)")

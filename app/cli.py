@@ -1,4 +1,4 @@
-"""`detour serve | worker | migrate | seed | export-schema | token`."""
+"""`detour serve | worker | migrate | seed | simulate | export-schema | token`."""
 import argparse
 import asyncio
 import sys
@@ -177,6 +177,10 @@ def _serving_settings(args: argparse.Namespace) -> Settings | None:
         os.environ["DETOUR_HOST"] = args.host
     if args.port is not None:
         os.environ["DETOUR_PORT"] = str(args.port)
+    if args.speed is not None:
+        os.environ["DETOUR_DEMO_SPEED"] = str(args.speed)
+    if args.no_simulate:
+        os.environ["DETOUR_DEMO_SIMULATE"] = "false"
     get_settings.cache_clear()
     try:
         return get_settings()
@@ -186,6 +190,27 @@ def _serving_settings(args: argparse.Namespace) -> Settings | None:
         messages = "; ".join(e["msg"] for e in error.errors())
         print(f"detour: invalid {fields}: {messages}", file=sys.stderr)
         return None
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.demo.commands import run_simulation
+
+    settings = get_settings()
+    if not settings.is_embedded:
+        print("detour: the simulator drives the demo tenant of the embedded mode only (DETOUR_MODE=embedded)", file=sys.stderr)
+        return 2
+    if not _database_ready(settings):
+        return 1
+    try:
+        print(run_simulation(settings, minutes=args.minutes, speed=args.speed or settings.demo_speed, seed=args.seed))
+    except LookupError as error:
+        print(f"detour: {error}", file=sys.stderr)
+        return 1
+    except (OSError, SQLAlchemyError) as error:
+        return _unreachable(settings, error)
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -202,6 +227,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(_seed())
     if settings.graphiql_enabled:
         print(f"GraphiQL: {settings.public_base_url}/graphql")
+    if settings.is_embedded:
+        moving = f"the simulator drives it at {settings.demo_speed:g}x" if settings.demo_simulate else "simulator off"
+        print(f"Demo customer phone: {settings.public_base_url}/demo/phone ({moving})")
     detour = sys.argv[0] if sys.argv and sys.argv[0].endswith("detour") else "detour"
     print(f"Token for the demo driver:     {detour} token --role driver")
     print(f"Token for the demo dispatcher: {detour} token --role dispatcher")
@@ -218,7 +246,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="default: $PORT, else 8000")
     serve.add_argument("--workers", type=int, default=1, help="API processes (scaled mode)")
     serve.add_argument("--no-seed", action="store_true", help="do not create the demo tenant")
+    serve.add_argument("--no-simulate", action="store_true", help="do not run the demo simulator (on by default in the embedded mode)")
+    serve.add_argument("--speed", type=float, help="demo speed-up, simulated seconds per real second (default: $DETOUR_DEMO_SPEED, 3)")
     serve.set_defaults(func=cmd_serve)
+
+    simulate = sub.add_parser("simulate", help="drive the demo's drivers and customers through the API, in this process")
+    simulate.add_argument("--minutes", type=float, default=60, help="simulated minutes to run (default 60)")
+    simulate.add_argument("--speed", type=float, help="simulated seconds per real second (default: $DETOUR_DEMO_SPEED, 3)")
+    simulate.add_argument("--seed", type=int, default=7, help="random seed: the same seed gives the same day")
+    simulate.set_defaults(func=cmd_simulate)
 
     worker = sub.add_parser("worker", help="run the outbox worker (customer SMS/push) as its own process")
     worker.add_argument("--concurrency", type=int, default=1, help="dispatcher loops in this process")

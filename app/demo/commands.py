@@ -9,10 +9,12 @@ def run_simulation(settings: Settings, *, minutes: float, speed: float, seed: in
     """Run the demo for `minutes` of simulated time in this process (its own app and worker), `speed` times real time."""
     from app.bootstrap import bootstrap
     from app.demo.day import ensure_demo_day
-    from app.demo.running import ScaledClock
+    from app.demo.running import ScaledClock, quiet_http_logs
     from app.demo.simulator import SimulationConfig, Simulator
     from app.main import create_app
     from app.outreach.worker import OutboxWorker
+
+    quiet_http_logs()
 
     async def run() -> str:
         runtime = bootstrap(settings, clock=ScaledClock(speed))

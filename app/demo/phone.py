@@ -1,6 +1,7 @@
 """The demo customer phone (`/demo/phone`, embedded mode only): the texts Detour sent each demo customer, with
 clickable self-service links, and a reply box that posts a correctly signed Twilio inbound webhook."""
 from html import escape
+from zoneinfo import ZoneInfo
 from urllib.parse import parse_qsl
 
 import httpx
@@ -60,11 +61,16 @@ async def _messages(runtime: Runtime) -> list[tuple[Customer, list[Notification]
     return sorted(((customers[cid], msgs) for cid, msgs in by_customer.items()), key=lambda pair: -pair[1][-1].id)
 
 
+def _local(message: Notification, customer: Customer) -> str:
+    sent = message.sent_at or message.created_at
+    return sent.astimezone(ZoneInfo(customer.timezone or "UTC")).strftime("%H:%M")
+
+
 def _section(settings: Settings, customer: Customer, messages: list[Notification]) -> str:
     # The stored text keeps the link marker, never a token: a fresh link is signed for the page (as the sender does).
     texts = "".join(
         f'<p class="sms">{_linked(with_link(settings, m.body, tenant_id=m.tenant_id, stop_id=m.stop_id, exception_id=m.exception_id))}'
-        f"<br><small>{m.sent_at:%H:%M} · {m.purpose}</small></p>" for m in messages)
+        f"<br><small>{_local(m, customer)} · {escape(m.purpose)}</small></p>" for m in messages)
     return (f"<section><h2>{escape(customer.name)} <small>{escape(mask_recipient(customer.phone or ''))}</small></h2>{texts}"
             f'<form method="post" action="/demo/phone/reply"><input type="hidden" name="customer" value="{customer.id}">'
             f'<input name="body" placeholder="Reply, e.g. 1" maxlength="300" required> <button>Send</button></form></section>')

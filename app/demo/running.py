@@ -25,12 +25,18 @@ class ScaledClock:
         return self.origin + (SYSTEM_CLOCK.now() - self.origin) * self.factor
 
 
+def quiet_http_logs() -> None:
+    """The simulator's own API calls would flood the log at INFO (one line per GPS batch)."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
 def demo_clock(speed: float) -> Clock:
     return SYSTEM_CLOCK if speed == 1 else ScaledClock(speed)
 
 
 async def run_demo(runtime: Runtime, http: httpx.AsyncClient, stop: asyncio.Event, *, speed: float, seed: int) -> None:
     """Simulate until `stop` is set; a new demo day is seeded when the service date has passed."""
+    quiet_http_logs()
     config = SimulationConfig(seed=seed)
     simulator: Simulator | None = None
     day_checked = None

@@ -3,6 +3,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -10,8 +11,10 @@ from app.clock import SYSTEM_CLOCK, Clock
 from app.demo.day import RESEEDED, ensure_demo_day
 from app.demo.simulator import SimulationConfig, Simulator
 from app.runtime import Runtime
+from app.seed import DEPOT
 
 log = logging.getLogger(__name__)
+DEMO_TZ = ZoneInfo(DEPOT["timezone"])
 
 
 @dataclass
@@ -42,7 +45,7 @@ async def run_demo(runtime: Runtime, http: httpx.AsyncClient, stop: asyncio.Even
     day_checked = None
     while not stop.is_set():
         try:
-            today = runtime.clock.now().date()
+            today = runtime.clock.now().astimezone(DEMO_TZ).date()
             if day_checked != today:
                 if await ensure_demo_day(runtime) == RESEEDED or simulator is None:
                     simulator = Simulator(runtime, http, clock=runtime.clock, config=config)

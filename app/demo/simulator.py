@@ -73,8 +73,7 @@ class Tally:
 
 @dataclass
 class Driver:
-    user_id: int
-    token: str
+    user: User
     lat: float
     lon: float
     target: dict | None = None
@@ -118,11 +117,14 @@ class Simulator:
             self.seen_notification = (await session.exec(
                 select(Notification.id).where(Notification.tenant_id == tenant.id).order_by(col(Notification.id).desc()))).first() or 0
         for user in users:
-            token = issue_token(self.runtime.settings, Claims(user_id=user.id, tenant_id=user.tenant_id, role=user.role))
-            stops = await self._stops(token)
+            stops = await self._stops(self.token(user))
             handled = [s for s in stops if s["status"] != "PENDING"]
             here = handled[-1] if handled else {"lat": DEPOT["lat"], "lon": DEPOT["lon"]}
-            self.drivers.append(Driver(user_id=user.id, token=token, lat=here["lat"], lon=here["lon"]))
+            self.drivers.append(Driver(user=user, lat=here["lat"], lon=here["lon"]))
+
+    def token(self, user: User) -> str:
+        """A fresh driver token per call: a demo that runs for days never holds an expired one."""
+        return issue_token(self.runtime.settings, Claims(user_id=user.id, tenant_id=user.tenant_id, role=user.role), ttl_seconds=600)
 
     async def _stops(self, token: str) -> list[dict]:
         route = (await self._gql(token, MY_ROUTE)).get("myRoute")
@@ -150,7 +152,7 @@ class Simulator:
         if driver.done or (driver.busy_until and driver.busy_until > now):
             return
         if driver.target is None:
-            pending = [s for s in await self._stops(driver.token) if s["status"] == "PENDING"]
+            pending = [s for s in await self._stops(self.token(driver.user)) if s["status"] == "PENDING"]
             if not pending:
                 driver.done = True
                 return
@@ -175,7 +177,7 @@ class Simulator:
 
     async def _flush(self, driver: Driver, now: datetime) -> None:
         if driver.fixes:
-            data = await self._gql(driver.token, REPORT_POSITIONS, {"input": {"positions": driver.fixes}})
+            data = await self._gql(self.token(driver.user), REPORT_POSITIONS, {"input": {"positions": driver.fixes}})
             self.tally.fixes += (data.get("reportPositions") or {}).get("stored", 0)
             driver.fixes = []
         driver.last_flush = now
@@ -190,14 +192,14 @@ class Simulator:
         fails = self.rng.random() < self.failure_rate(now)
         position = {"lat": stop["lat"], "lon": stop["lon"], "accuracyM": 8.0}
         outcome = "FAILED" if fails or opening else "DELIVERED"
-        await self._gql(driver.token, RECORD_ATTEMPT, {"input": {
+        await self._gql(self.token(driver.user), RECORD_ATTEMPT, {"input": {
             "stopId": stop["id"], "outcome": outcome, "idempotencyKey": uuid.UUID(int=self.rng.getrandbits(128)).hex,
             "attemptedAt": now.isoformat(), "position": position}})
         if outcome == "DELIVERED":
             self.tally.deliveries += 1
             return
         kind, reason, _ = FAILURES[0] if opening else self.rng.choices(FAILURES, weights=[f[2] for f in FAILURES])[0]
-        await self._gql(driver.token, REPORT_EXCEPTION, {"input": {
+        await self._gql(self.token(driver.user), REPORT_EXCEPTION, {"input": {
             "stopId": stop["id"], "kind": kind, "reasonCode": reason, "idempotencyKey": uuid.UUID(int=self.rng.getrandbits(128)).hex,
             "description": "reported by the demo simulator", "occurredAt": now.isoformat(), "position": position}})
         self.tally.failures[kind] += 1

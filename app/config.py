@@ -82,6 +82,17 @@ class Settings(BaseSettings):
     outreach_horizon_minutes: int = Field(default=120, gt=0)
     outreach_no_answer_minutes: int = Field(default=20, gt=0)
 
+    # Live ETAs from GPS (issue 12): recompute at most this often per route (a stop completion forces one).
+    live_eta_enabled: bool = True
+    live_eta_interval_seconds: int = Field(default=30, ge=0)
+    live_eta_publish_change_seconds: int = Field(default=60, ge=0)
+    late_margin_minutes: int = Field(default=0, ge=0)
+    late_clear_minutes: int = Field(default=10, ge=0, description="hysteresis: a late stop clears only this far inside its window")
+    late_replan_min_stops: int = Field(default=2, ge=2)
+    proximity_radius_m: float = Field(default=150.0, gt=0)
+    proximity_eta_minutes: int = Field(default=3, ge=0)
+    geofence_radius_m: float = Field(default=200.0, gt=0)
+
     # Access vault (issue 5): the first key encrypts, every key decrypts (rotation); see `detour access-rekey`.
     access_encryption_keys: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [DEFAULT_ACCESS_KEY])
     access_reveal_margin_minutes: int = Field(default=15, ge=0)

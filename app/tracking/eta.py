@@ -2,12 +2,13 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.geo import haversine_km
 from app.routes.models import Route, Stop, StopStatus
-from app.tracking.models import DriverLastPosition
+from app.tracking.models import DriverLastPosition, RouteLiveState
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,17 @@ async def remaining_stops(*, session: AsyncSession, route_id: int) -> list[Stop]
 
 
 async def stops_done(*, session: AsyncSession, route_id: int) -> int:
-    rows = await session.exec(select(Stop.id).where(Stop.route_id == route_id, Stop.status != StopStatus.PENDING))
-    return len(rows.all())
+    rows = await session.exec(select(sa.func.count()).select_from(Stop).where(Stop.route_id == route_id, Stop.status != StopStatus.PENDING))
+    return int(rows.one())
+
+
+async def is_throttled(*, session: AsyncSession, route_id: int, now: datetime, interval: timedelta) -> bool:
+    """Computed less than `interval` ago and no stop completed since (one query, no lock)."""
+    done = select(sa.func.count()).select_from(Stop).where(Stop.route_id == route_id, Stop.status != StopStatus.PENDING).scalar_subquery()
+    row = (await session.exec(
+        select(RouteLiveState.computed_at, RouteLiveState.stops_done, done).where(RouteLiveState.route_id == route_id)
+    )).first()
+    return row is not None and row[1] == row[2] and now - row[0] < interval
 
 
 async def last_fix(*, session: AsyncSession, driver_id: int) -> DriverLastPosition | None:
@@ -50,7 +60,8 @@ async def compute_live_etas(matrix, *, fix: tuple[float, float], stops: list[Sto
     if not stops:
         return []
     points = [(s.lat, s.lon) for s in stops]
-    first_leg = (await matrix.matrix([fix, points[0]])).durations[0][1]
+    # A fix never repeats: asked past the cache (CachedMatrix.inner), it does not evict the routes' stop matrices.
+    first_leg = (await getattr(matrix, "inner", matrix).matrix([fix, points[0]])).durations[0][1]
     legs = (await matrix.matrix(points)).durations if len(points) > 1 else [[0]]
     result: list[LiveEta] = []
     clock = now + timedelta(seconds=first_leg)

@@ -41,6 +41,10 @@ async def on_positions_reported(runtime: Runtime, *, tenant_id: int, driver_id: 
     Returns the stops whose ETA moved (empty when throttled).
     """
     settings = runtime.settings
+    interval = timedelta(seconds=settings.live_eta_interval_seconds)
+    async with runtime.sessionmaker() as session:  # most batches stop here: one read, no transaction held
+        if await live.is_throttled(session=session, route_id=route_id, now=runtime.clock.now(), interval=interval):
+            return []
     async with unit_of_work(runtime) as uow:
         session, now = uow.session, uow.clock.now()
         route = await live.route_for_update(session=session, route_id=route_id)
@@ -48,8 +52,8 @@ async def on_positions_reported(runtime: Runtime, *, tenant_id: int, driver_id: 
             return []
         state = await session.get(RouteLiveState, route_id)
         done = await live.stops_done(session=session, route_id=route_id)
-        if state is not None and done == state.stops_done and now - state.computed_at < timedelta(seconds=settings.live_eta_interval_seconds):
-            return []
+        if state is not None and done == state.stops_done and now - state.computed_at < interval:
+            return []  # another process computed it while this one waited for the route's lock
         fix = await live.last_fix(session=session, driver_id=driver_id)
         if fix is None:
             return []

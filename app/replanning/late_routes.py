@@ -3,7 +3,8 @@ import logging
 
 from app.errors import DomainError
 from app.events import StopsRunningLate
-from app.realtime.bus import Notice, depot_channel
+from app.realtime.models import RouteChangeKind
+from app.realtime.route_events import record_route_change
 from app.replanning import service
 from app.replanning.flows import Proposal, plan_document, propose_for
 from app.routes.models import Route, Stop
@@ -52,7 +53,11 @@ async def propose_replan_for_late_stops(runtime: Runtime, event: StopsRunningLat
         )
         uow.session.add(row)
         await uow.session.flush()
-        uow.notify(Notice(depot_channel(route.tenant_id, route.depot_id), {"type": "LATE_ROUTE_PROPOSAL", "proposalId": row.id, "routeId": route.id}))
+        # staff following the route (routeUpdates) hear of the proposal; the stops it cannot save open exceptions below
+        await record_route_change(
+            uow, route=route, kind=RouteChangeKind.ROUTE_UPDATED, stop_ids=list(event.stop_ids),
+            payload={"lateRouteProposalId": row.id, "stillLateStopIds": still_late},
+        )
         for stop_id in still_late:
             stop = await uow.session.get(Stop, stop_id)
             await open_running_late(uow, route=route, stop=stop, eta=stop.live_eta)

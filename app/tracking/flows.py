@@ -68,7 +68,6 @@ async def on_positions_reported(runtime: Runtime, *, tenant_id: int, driver_id: 
             await record_route_change(
                 uow, route=route, kind=RouteChangeKind.ETAS_UPDATED, stop_ids=moved, payload={"source": "GPS", "fixAt": fix.recorded_at.isoformat()},
             )
-            uow.notify(Notice(positions_channel(tenant_id), {"driverId": driver_id, "routeId": route_id, "etasMoved": len(moved)}))
         states = await live_states(session=session, route=route, stop_ids=[s.id for s in stops])
         remember_eta_30(etas=etas, states=states, now=now)
         late = update_lateness(

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     jwt_issuer: str = "detour"
     jwt_audience: str = "detour-api"
     jwt_ttl_seconds: int = Field(default=12 * 3600, gt=0)
+    # Tenants' own OpenID Connect issuers: how long their JWKS is cached, and the least time between two
+    # refetches forced by an unknown key id (a rotation is seen after at most this long; floods cannot hammer the provider).
+    oidc_jwks_lifespan_seconds: int = Field(default=3600, gt=0)
+    oidc_jwks_refresh_cooldown_seconds: float = Field(default=30, ge=0)
 
     graphiql: bool | None = None
     introspection: bool | None = None

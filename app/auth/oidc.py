@@ -8,6 +8,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.tokens import TokenError
+from app.config import Settings
 from app.tenants.models import SubjectClaim, Tenant, User
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
@@ -16,10 +17,10 @@ ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 class JwksKeys:
     """One PyJWKClient per JWKS URL: keys are cached, and an unknown `kid` (a rotated key) refetches the set."""
 
-    def __init__(self, *, lifespan_seconds: int = 3600) -> None:
+    def __init__(self, *, lifespan_seconds: int = 3600, cooldown_seconds: float = 30) -> None:
         self._clients: dict[str, jwt.PyJWKClient] = {}
         self._discovered: dict[str, str] = {}
-        self._lifespan = lifespan_seconds
+        self._lifespan, self._cooldown = lifespan_seconds, cooldown_seconds
 
     async def jwks_url(self, tenant: Tenant) -> str:
         """The tenant's configured JWKS URL, or the one its issuer's discovery document names."""
@@ -39,7 +40,9 @@ class JwksKeys:
     async def signing_key(self, url: str, token: str) -> Any:
         client = self._clients.get(url)
         if client is None:
-            client = self._clients[url] = jwt.PyJWKClient(url, cache_keys=True, lifespan=self._lifespan, timeout=5)
+            client = self._clients[url] = jwt.PyJWKClient(
+                url, cache_keys=True, lifespan=self._lifespan, timeout=5, cooldown_duration=self._cooldown,
+            )
         try:
             return (await asyncio.to_thread(client.get_signing_key_from_jwt, token)).key  # urllib: off the event loop
         except jwt.PyJWKClientConnectionError:
@@ -48,7 +51,15 @@ class JwksKeys:
             raise TokenError("the token was not signed by a key of the tenant's identity provider") from None
 
 
-DEFAULT_KEYS = JwksKeys()
+_KEYS: dict[tuple[int, float], JwksKeys] = {}
+
+
+def keys_for(settings: Settings) -> JwksKeys:
+    """The process's key cache for these settings (one per API process; every process fetches for itself)."""
+    key = (settings.oidc_jwks_lifespan_seconds, settings.oidc_jwks_refresh_cooldown_seconds)
+    if key not in _KEYS:
+        _KEYS[key] = JwksKeys(lifespan_seconds=key[0], cooldown_seconds=key[1])
+    return _KEYS[key]
 
 
 def unverified_issuer(token: str) -> str | None:
@@ -62,7 +73,7 @@ async def tenant_for_issuer(session: AsyncSession, issuer: str) -> Tenant | None
     return (await session.exec(select(Tenant).where(Tenant.oidc_issuer == issuer, Tenant.active))).first()
 
 
-async def oidc_user(session: AsyncSession, tenant: Tenant, token: str, keys: JwksKeys = DEFAULT_KEYS) -> tuple[User, frozenset[str]]:
+async def oidc_user(session: AsyncSession, tenant: Tenant, token: str, keys: JwksKeys) -> tuple[User, frozenset[str]]:
     """The active Detour user the provider's token names, with the token's scopes; TokenError otherwise."""
     key = await keys.signing_key(await keys.jwks_url(tenant), token)
     try:

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel import select
 
-from app.auth.oidc import oidc_user, tenant_for_issuer, unverified_issuer
+from app.auth.oidc import keys_for, oidc_user, tenant_for_issuer, unverified_issuer
 from app.auth.tokens import Claims, TokenError, decode_token
 from app.config import Settings
 from app.tenants.models import Role, User, UserDepot
@@ -46,7 +46,7 @@ async def authenticate(session: AsyncSession, settings: Settings, token: str) ->
         tenant = await tenant_for_issuer(session, issuer)
         if tenant is None:
             raise TokenError("token has the wrong issuer")
-        user, scopes = await oidc_user(session, tenant, token)
+        user, scopes = await oidc_user(session, tenant, token, keys_for(settings))
         return Principal(user_id=user.id, tenant_id=user.tenant_id, role=user.role, scopes=scopes, depot_ids=await _depot_ids(session, user.id))
     claims: Claims = decode_token(settings, token)
     user = await session.get(User, claims.user_id)

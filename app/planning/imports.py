@@ -40,24 +40,23 @@ async def import_route_plan(
 
 
 async def _upsert_customers(uow: UnitOfWork, tenant_id: int, customers: dict[str, CustomerData], summary: ImportSummary) -> dict[str, int]:
+    """Customers by external ref: new ones inserted in bulk, changed ones updated; returns ids by ref."""
     session = uow.session
     rows = await session.exec(select(Customer).where(Customer.tenant_id == tenant_id, col(Customer.external_ref).in_(sorted(customers))))
     existing = {c.external_ref: c for c in rows.all()}
+    new_rows = []
     for ref, data in customers.items():
-        customer = existing.get(ref)
         values = {**data.__dict__, "preferred_channels": list(data.preferred_channels)}
+        customer = existing.get(ref)
         if customer is None:
-            customer = existing[ref] = Customer(tenant_id=tenant_id, **values)
-            summary.customers_created += 1
+            new_rows.append({**values, "tenant_id": tenant_id, "created_at": uow.clock.now()})
         elif any(getattr(customer, k) != v for k, v in values.items()):
             summary.customers_updated += 1
             for k, v in values.items():
                 setattr(customer, k, v)
-        else:
-            continue
-        session.add(customer)
-    await session.flush()
-    return {ref: c.id for ref, c in existing.items()}
+            session.add(customer)
+    summary.customers_created = len(new_rows)
+    return {ref: c.id for ref, c in existing.items()} | await _insert(session, Customer, new_rows)
 
 
 async def _insert(session: Any, model: type, rows: list[dict[str, Any]]) -> dict[str, int]:

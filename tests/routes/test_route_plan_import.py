@@ -127,7 +127,7 @@ async def test_drivers_cannot_import_plans(client, factory):
 
 
 async def test_import_sql_statements_do_not_grow_with_stops(client, factory, count_statements):
-    # given one route of 20 stops and one of 40 (different refs, so both are created)
+    # given one route of 20 stops and one of 40 (different refs, customers included, so everything is created)
     fleet = await factory.fleet(stops=0)
     await refs(factory, fleet)
     token = factory.token(fleet.integrator)
@@ -137,6 +137,7 @@ async def test_import_sql_statements_do_not_grow_with_stops(client, factory, cou
         for s in route["stops"]:
             s["externalRef"] += "-L"
             s["parcels"][0]["barcode"] += "-L"
+            s["customer"]["externalRef"] += "-L"
 
     # when each is imported
     counts = []

@@ -15,6 +15,7 @@ from app.config import Settings
 from app.customers.schema import CustomerMutation, CustomerQuery
 from app.delivery_exceptions.schema import ExceptionMutation, ExceptionQuery
 from app.outreach.schema import OutreachMutation, OutreachQuery
+from app.planning.edit_schema import DayEditMutation
 from app.planning.schema import PlanningMutation
 from app.realtime.schema import RealtimeSubscription
 from app.replanning.schema import ReplanningMutation, ReplanningQuery
@@ -30,7 +31,7 @@ class Query(TenantQuery, RouteQuery, ExceptionQuery, TrackingQuery, CustomerQuer
 
 
 @strawberry.type
-class Mutation(RouteMutation, ExceptionMutation, TrackingMutation, CustomerMutation, AccessMutation, ReplanningMutation, AlternativeMutation, OutreachMutation, AdminMutation, PlanningMutation):
+class Mutation(RouteMutation, ExceptionMutation, TrackingMutation, CustomerMutation, AccessMutation, ReplanningMutation, AlternativeMutation, OutreachMutation, AdminMutation, PlanningMutation, DayEditMutation):
     pass
 
 

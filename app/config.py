@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # refetches forced by an unknown key id (a rotation is seen after at most this long; floods cannot hammer the provider).
     oidc_jwks_lifespan_seconds: int = Field(default=3600, gt=0)
     oidc_jwks_refresh_cooldown_seconds: float = Field(default=30, ge=0)
+    # Geocoding of imported stops sent without coordinates: a Nominatim-compatible base URL (None: lat/lon required).
+    geocoder_url: str | None = None
+    geocoder_user_agent: str = "detour-route-import"
+    geocoder_country_codes: str | None = None
 
     graphiql: bool | None = None
     introspection: bool | None = None

@@ -8,6 +8,7 @@ from sqlmodel import col, select
 
 from app.customers.models import Customer
 from app.customers.service import CustomerData
+from app.planning.geocode import geocode_plan
 from app.planning.plan import MAX_STOPS_PER_IMPORT, ImportSummary, PlanRoute, PlanStop, RoutePlan
 from app.planning.validation import CheckedPlan, check_plan
 from app.realtime.models import RouteChangeKind
@@ -28,6 +29,7 @@ async def import_route_plan(
 ) -> ImportSummary:
     """Create or update the plan's routes, stops, parcels and customers; PlanRejected (nothing written) on bad rows."""
     summary = ImportSummary()
+    await geocode_plan(plan, runtime.geocoder)  # slow HTTP before the transaction, never inside it
     try:
         async with unit_of_work(runtime) as uow:
             checked = await check_plan(session=uow.session, tenant_id=tenant_id, plan=plan, max_stops=max_stops)

@@ -39,7 +39,8 @@ def _check_stop(stop: PlanStop, errors: list[RowError]) -> CustomerData | None:
     if not stop.address.strip() or len(stop.address) > 500:
         bad("address", RowErrorCode.REQUIRED, "an address of 1 to 500 characters is required")
     if stop.lat is None or stop.lon is None:
-        bad("lat", RowErrorCode.NO_COORDINATES, "no coordinates and no geocoder is configured: send lat and lon")
+        if not any(e.path == stop.path and e.code is RowErrorCode.NO_COORDINATES for e in errors):  # the geocoder said why
+            bad("lat", RowErrorCode.NO_COORDINATES, "no coordinates and no geocoder is configured: send lat and lon")
     elif not (-90 <= stop.lat <= 90 and -180 <= stop.lon <= 180):
         bad("lat", RowErrorCode.INVALID, "lat/lon are out of range")
     if stop.window_end <= stop.window_start:

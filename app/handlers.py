@@ -12,6 +12,7 @@ from app.outreach.live import message_customer_on_approach
 from app.replanning.flows import replan_after_alternative
 from app.replanning.late_routes import propose_replan_for_late_stops
 from app.runtime import HandlerTable, Handlers
+from app.tracking.flows import update_live_etas
 from app.tracking.geofence import flag_attempt_location
 
 EVENT_HANDLERS: HandlerTable = {
@@ -24,7 +25,7 @@ EVENT_HANDLERS: HandlerTable = {
     events.AlternativeApproved: Handlers(),
     events.AlternativeExecuted: Handlers(after_commit=(replan_after_alternative,)),
     events.RouteChanged: Handlers(),
-    events.PositionsReported: Handlers(),
+    events.PositionsReported: Handlers(after_commit=(update_live_etas,)),
     events.AttemptRecorded: Handlers(in_transaction=(flag_attempt_location,)),
     events.StopsRunningLate: Handlers(after_commit=(propose_replan_for_late_stops,)),
     events.StopApproaching: Handlers(in_transaction=(message_customer_on_approach,)),

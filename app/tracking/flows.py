@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 from app.auth.principal import Principal
+from app.events import PositionsReported
 from app.realtime.bus import Notice
 from app.realtime.models import RouteChangeKind
 from app.realtime.route_events import record_route_change
@@ -28,9 +29,14 @@ async def report_positions(runtime: Runtime, principal: Principal, fixes: list[F
         newest = ordered[-1]
         uow.notify(Notice(positions_channel(principal.tenant_id), {"driverId": principal.user_id, "recordedAt": newest.recorded_at.isoformat()}))
         route_id = await service.driving_route_id(session=uow.session, tenant_id=principal.tenant_id, driver_id=principal.user_id)
-    if route_id is not None and runtime.settings.live_eta_enabled:
-        await on_positions_reported(runtime, tenant_id=principal.tenant_id, driver_id=principal.user_id, route_id=route_id)
+        await uow.emit(PositionsReported(tenant_id=principal.tenant_id, driver_id=principal.user_id, route_id=route_id, accepted=stored))
     return stored, len(fixes) - stored
+
+
+async def update_live_etas(runtime: Runtime, event: PositionsReported) -> None:
+    """After-commit handler: the batch is stored; recompute the live ETAs of the driver's route and act on them."""
+    if event.route_id is not None and runtime.settings.live_eta_enabled:
+        await on_positions_reported(runtime, tenant_id=event.tenant_id, driver_id=event.driver_id, route_id=event.route_id)
 
 
 async def on_positions_reported(runtime: Runtime, *, tenant_id: int, driver_id: int, route_id: int) -> list[int]:

@@ -5,15 +5,9 @@ from functools import partial
 
 from graphql import GraphQLError
 from strawberry.exceptions import StrawberryGraphQLError
-from strawberry.extensions import (
-    MaskErrors,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import MaskErrors, MaxTokensLimiter, ParserCache, SchemaExtension
+
+from app.api.limits import DocumentLimits, Limits
 
 from app.config import Settings
 from app.logs import operation_var
@@ -56,12 +50,11 @@ class MaskUnexpectedErrors(MaskErrors):
 
 def schema_extensions(settings: Settings) -> list:
     """Classes or factories (never shared instances): a fresh extension per request."""
+    limits = Limits(max_depth=settings.max_query_depth, max_aliases=settings.max_query_aliases, max_cost=settings.max_query_cost)
     return [
         RequestScope,
         MaskUnexpectedErrors,
         partial(ParserCache, maxsize=256),
-        partial(ValidationCache, maxsize=256),
-        partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
-        partial(MaxAliasesLimiter, max_alias_count=settings.max_query_aliases),
+        partial(DocumentLimits, limits, maxsize=256),
     ]

@@ -1,5 +1,7 @@
 """The one Strawberry schema, assembled from each domain's Query and Mutation classes."""
 import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
 from strawberry.extensions import DisableIntrospection
 from strawberry.schema.config import StrawberryConfig
 
@@ -8,7 +10,8 @@ from app.access.types import ACCESS_SCALARS
 from app.alternatives.schema import AlternativeMutation, AlternativeQuery
 from app.analytics.metrics import OperationMetrics
 from app.analytics.schema import AnalyticsQuery
-from app.api.extensions import schema_extensions
+from app.api.scalars import INPUT_SCALARS
+from app.api.extensions import log_errors, schema_extensions
 from app.config import Settings
 from app.customers.schema import CustomerMutation, CustomerQuery
 from app.delivery_exceptions.schema import ExceptionMutation, ExceptionQuery
@@ -35,12 +38,17 @@ class Subscription(RealtimeSubscription):
     pass
 
 
+class DetourSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        log_errors(errors)
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     extensions = [*schema_extensions(settings), OperationMetrics]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions, config=StrawberryConfig(auto_camel_case=True, scalar_map={**ACCESS_SCALARS})
+    return DetourSchema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions, config=StrawberryConfig(auto_camel_case=True, scalar_map={**INPUT_SCALARS, **ACCESS_SCALARS})
     )
 
 

@@ -2,6 +2,10 @@
 import json
 import logging
 
+import pytest
+import sqlalchemy as sa
+
+from app.db import create_engine
 from app.logs import ConsoleFormatter, ContextFilter, JsonFormatter, redact
 from tests.factories import gql
 
@@ -53,3 +57,22 @@ async def test_unexpected_errors_are_masked(client, factory, monkeypatch):
     assert result["errors"][0]["message"] == "Unexpected error."
     assert result["errors"][0]["extensions"]["code"] == "INTERNAL_ERROR"
     assert "hunter2" not in json.dumps(result)
+
+
+async def test_sql_parameters_never_reach_the_log_or_the_error(settings, caplog):
+    # given an engine that echoes its SQL, and a statement bound to a phone number
+    engine = create_engine(settings.database_url, echo=True)
+    caplog.set_level(logging.INFO)
+    phone = "+31612345678"
+    try:
+        # when it runs, and when a statement with the same parameter fails
+        async with engine.connect() as connection:
+            await connection.execute(sa.text("SELECT :phone"), {"phone": phone})
+            with pytest.raises(sa.exc.DBAPIError) as failure:
+                await connection.execute(sa.text("SELECT * FROM no_such_table WHERE x = :phone"), {"phone": phone})
+    finally:
+        await engine.dispose()
+
+    # then neither the echoed SQL nor the error quotes it
+    assert "SELECT" in caplog.text and phone not in caplog.text
+    assert phone not in str(failure.value)

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     twilio_from_number: str | None = None
     twilio_messaging_service_sid: str | None = None
     twilio_api_base_url: str = "https://api.twilio.com"
+    twilio_timeout_seconds: float = Field(default=15.0, gt=0)  # past it a send is ambiguous and is reconciled
     fcm_project_id: str | None = None
     fcm_service_account_file: str | None = None
     fcm_api_base_url: str = "https://fcm.googleapis.com"

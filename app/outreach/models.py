@@ -25,6 +25,10 @@ class NotificationStatus(StrEnum):
     CANCELLED = "CANCELLED"  # a scheduled step no longer needed (customer answered, stop delivered)
 
 
+# Who wrote a timeline event outreach adds: the customer answering, or the system's own messages (never self-service).
+CUSTOMER_ROLE = "customer"
+SYSTEM_ROLE = "system"
+
 # The reminder an exception's customer gets when they have not answered in time; sending it triggers the fallback.
 NO_ANSWER_PURPOSE = "exception.no_answer"
 

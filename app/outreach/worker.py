@@ -24,6 +24,7 @@ from app.outreach.flows import OUTBOX_CHANNEL, enqueue_sms_fallback
 from app.outreach.links import with_link
 from app.outreach.models import (
     NO_ANSWER_PURPOSE,
+    SYSTEM_ROLE,
     Notification,
     NotificationChannel,
     NotificationStatus,
@@ -35,6 +36,7 @@ from app.runtime import Runtime, unit_of_work
 log = logging.getLogger(__name__)
 
 SEQUENCE_PLANNING_SECONDS = 30.0
+OUTBOX_SOURCE = "outreach.outbox"  # the source of events the worker writes
 
 
 class OutboxWorker:
@@ -219,7 +221,8 @@ class OutboxWorker:
                     session=uow.session, principal=None, exc=exc, expected_version=exc.version,
                     status=ExceptionStatus.CONTACTING_CUSTOMER, note=f"{row.channel.value} sent to the customer",
                 )
-                event.payload = {**event.payload, "notificationId": row.id}
+                event.actor_role = SYSTEM_ROLE  # the system's own message, never read as the customer's answer
+                event.payload = {**event.payload, "notificationId": row.id, "source": OUTBOX_SOURCE}
                 await uow.session.flush()
                 uow.notify(*event_notices(event))
         except Exception:  # the message is out and recorded; a lost status race is not worth failing the worker

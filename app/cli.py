@@ -1,4 +1,4 @@
-"""`detour serve | worker | migrate | seed | export-schema | token`."""
+"""`detour serve | worker | migrate | seed | export-schema | token | tenant | depot | user | vehicle | import`."""
 import argparse
 import asyncio
 import sys
@@ -180,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--output", default="schema.graphql", help="a path, or - for stdout")
     export.set_defaults(func=cmd_export_schema)
 
-    token = sub.add_parser("token", help="mint a development JWT for a seeded user")
+    token = sub.add_parser(
+        "token", help="DEVELOPMENT ONLY: mint a JWT signed with Detour's own key; real fleets sign in through their OIDC issuer",
+    )
     who = token.add_mutually_exclusive_group()
     who.add_argument("--email")
     who.add_argument("--role", choices=["driver", "dispatcher", "supervisor", "integrator"], default="driver")
@@ -191,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     rekey = sub.add_parser("access-rekey", help="re-encrypt access secrets with the first of DETOUR_ACCESS_ENCRYPTION_KEYS")
     rekey.add_argument("--batch-size", type=int, default=200)
     rekey.set_defaults(func=cmd_access_rekey)
+
+    from app.cli_admin import register
+
+    register(sub, get_settings)
 
     args = parser.parse_args(argv)
     return args.func(args)

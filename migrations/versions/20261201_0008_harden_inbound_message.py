@@ -1,7 +1,7 @@
 """inbound_message: inbound SMS already acted on, by Twilio MessageSid, so a replayed webhook counts once
 
 Revision ID: 0008_harden_inbound
-Revises: 0007
+Revises: 0008_onboard
 Create Date: 2026-12-01 00:00:00
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0008_harden_inbound'
-down_revision: str | None = '0007'
+down_revision: str | None = '0008_onboard'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

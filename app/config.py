@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     realtime_catchup_seconds: float = Field(default=15.0, gt=0)
     realtime_buffer_events: int = Field(default=1000, ge=2)
     realtime_position_interval_seconds: float = Field(default=3.0, ge=0)
+    max_subscriptions_per_socket: int = Field(default=20, gt=0)  # a 21st subscribe is answered "Subscription limit reached"
+    max_sockets_per_principal: int = Field(default=10, gt=0)  # one user's 11th socket is refused (4403 TOO_MANY_SOCKETS)
+    max_sockets_per_process: int = Field(default=2000, gt=0)  # past it a socket is closed before it opens (1013)
 
     jwt_secret: str = DEFAULT_JWT_SECRET
     jwt_public_key: str | None = None
@@ -89,6 +92,7 @@ class Settings(BaseSettings):
     twilio_from_number: str | None = None
     twilio_messaging_service_sid: str | None = None
     twilio_api_base_url: str = "https://api.twilio.com"
+    twilio_timeout_seconds: float = Field(default=15.0, gt=0)  # past it a send is ambiguous and is reconciled
     fcm_project_id: str | None = None
     fcm_service_account_file: str | None = None
     fcm_api_base_url: str = "https://fcm.googleapis.com"

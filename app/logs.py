@@ -79,3 +79,7 @@ def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # At DEBUG these print every statement with its bound values (phone numbers, codes); echo=True still works, it
+    # sets the level of sqlalchemy.engine.Engine itself.
+    for leaky in ("aiosqlite", "sqlalchemy.engine"):
+        logging.getLogger(leaky).setLevel(logging.WARNING)

@@ -133,4 +133,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.sockets = graphql.sockets  # live sockets per process and per user (app/api/sockets.py)
     return app

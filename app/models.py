@@ -8,7 +8,7 @@ from app.customers.models import Customer
 from app.delivery_exceptions.models import DeliveryException, ExceptionEvent
 from app.integrations.models import IntegrationEvent
 from app.outreach.models import (
-    CustomerResponse, LinkTokenUse, Notification, OptOut, OutreachSequence, OutreachSequenceRun, PushDevice,
+    CustomerResponse, InboundMessage, LinkTokenUse, Notification, OptOut, OutreachSequence, OutreachSequenceRun, PushDevice,
 )
 from app.realtime.models import RouteEvent
 from app.routes.models import DeliveryAttempt, Parcel, Route, Stop, Vehicle
@@ -22,6 +22,6 @@ __all__ = [
     "AccessAuditEntry", "AccessGrant", "AccessProfile",
     "Alternative", "IntegrationEvent", "Neighbor", "OneTimeCode", "PickupPoint", "SafePlace", "TenantPolicy",
     "Customer", "DeliveryAttempt", "LateRouteProposal", "RouteLiveState", "StopLiveState", "DeliveryException", "ExceptionArea", "Depot", "DriverLastPosition", "DriverPosition",
-    "ExceptionEvent", "CustomerResponse", "LinkTokenUse", "Notification", "OptOut", "OutreachSequence",
+    "ExceptionEvent", "CustomerResponse", "InboundMessage", "LinkTokenUse", "Notification", "OptOut", "OutreachSequence",
     "OutreachSequenceRun", "PushDevice", "Parcel", "Route", "RouteEvent", "RoutePlan", "Stop", "StopFact", "Tenant", "User", "UserDepot", "Vehicle", "metadata",
 ]

@@ -290,13 +290,13 @@ class _History:
         ))
         self.rows["exception_area"].append((exception_id, self.tenant_id, depot.id, stop_id, driver, at, kind.value, reason, home.cell))
         if channel != "NO_CONTACT":  # the one event the analytics read: who reached whom (see service.contact_level)
-            by_customer = channel == "SELF_SERVICE"  # shaped like outreach's events: no actor, the customer's response in the payload
+            by_customer = channel == "SELF_SERVICE"  # shaped like outreach's events: the customer's role and response
             payload = ({"customerResponseId": exception_id, "option": outcome or "RESCHEDULE", "source": rng.choice(("LINK_PAGE", "SMS_REPLY"))}
                        if by_customer else {"from": "OPEN", "to": "CONTACTING_CUSTOMER"})
             contact_at = at + (resolved_at - at) / 2 if resolved_at else at + timedelta(minutes=5)
             self.rows["exception_event"].append((
                 await self.writer.next_id("exception_event"), self.tenant_id, depot.id, route_id, exception_id, "STATUS_CHANGED",
-                "CUSTOMER_CONTACTED", None if by_customer else self.dispatcher, None if by_customer else "dispatcher",
+                "CUSTOMER_CONTACTED", None if by_customer else self.dispatcher, "customer" if by_customer else "dispatcher",
                 contact_at, json.dumps(payload),
             ))
         self.done += 1

@@ -244,12 +244,9 @@ CHANNELS = {2: "SELF_SERVICE", 1: "STAFF_CONTACT", 0: "NO_CONTACT"}
 
 def contact_level() -> ColumnElement:
     """How the customer was reached, read from the timeline: 2 they acted, 1 staff reached them, 0/NULL neither (README)."""
-    # the customer's own answers: alternatives proposed by the customer carry the role; outreach writes SMS replies and
-    # link choices with no actor at the CUSTOMER_CONTACTED step (the only actor-less events of that step)
-    customer_acted = sa.or_(
-        ExceptionEvent.actor_role == CUSTOMER_ROLE,
-        sa.and_(ExceptionEvent.actor_role.is_(None), ExceptionEvent.step == ResolutionStep.CUSTOMER_CONTACTED),
-    )
+    # the customer's own events only (answers by SMS or link, alternatives they proposed): the system's own messages
+    # carry actorRole "system" (migration 0009_harden_actors gave the rows written before their roles)
+    customer_acted = ExceptionEvent.actor_role == CUSTOMER_ROLE
     staff_reached = sa.and_(ExceptionEvent.actor_role.in_(STAFF_ROLES), ExceptionEvent.step == ResolutionStep.CUSTOMER_CONTACTED)
     # one correlated scalar subquery (an index-only lookup per exception): planners may turn EXISTS into a hash of the
     # whole event table, which at fleet scale costs more than the lookups

@@ -1,4 +1,5 @@
 """The GraphQL endpoint: builds the typed context and authenticates the bearer token."""
+import logging
 import uuid
 from contextvars import ContextVar
 from typing import Any
@@ -6,9 +7,11 @@ from typing import Any
 from cross_web import HTTPException
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.api.context import Context
+from app.api.sockets import PRINCIPAL_FULL_CODE, PROCESS_FULL_CLOSE_CODE, SocketLimiter, SocketSlot
 from app.clock import writing_with
 from app.auth.principal import authenticate, bearer_token
 from app.auth.tokens import TokenError
@@ -17,17 +20,27 @@ from app.realtime.context import SocketContext
 from app.realtime.socket_auth import authenticate_socket
 from app.runtime import Runtime
 
+log = logging.getLogger("detour.sockets")
+
 
 # The HTTP contexts made during one ASGI call, closed when the call ends however it ends.
 _request_contexts: ContextVar[list[Context] | None] = ContextVar("detour_request_contexts", default=None)
+# The socket's hold on the limiter, bound to its principal in on_ws_connect and released when the socket ends.
+_socket_slot: ContextVar[SocketSlot | None] = ContextVar("detour_socket_slot", default=None)
 
 
 class DetourGraphQL(GraphQL):
     def __init__(self, schema: Any, runtime: Runtime, **kwargs: Any) -> None:
+        settings = runtime.settings
+        kwargs.setdefault("max_subscriptions_per_connection", settings.max_subscriptions_per_socket)
         super().__init__(schema, **kwargs)
         self.runtime = runtime
+        self.sockets = SocketLimiter(per_process=settings.max_sockets_per_process, per_principal=settings.max_sockets_per_principal)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            await self._socket(scope, receive, send)
+            return
         opened: list[Context] = []
         token = _request_contexts.set(opened)
         try:
@@ -39,6 +52,21 @@ class DetourGraphQL(GraphQL):
             for context in opened:
                 await context.close()
             _request_contexts.reset(token)
+
+    async def _socket(self, scope: Any, receive: Any, send: Any) -> None:
+        slot = self.sockets.enter()
+        if slot is None:
+            log.warning("websocket refused: this process holds %d sockets", self.sockets.live)
+            if (await receive())["type"] == "websocket.connect":
+                await send({"type": "websocket.close", "code": PROCESS_FULL_CLOSE_CODE})
+            return
+        token = _socket_slot.set(slot)
+        try:
+            with writing_with(self.runtime.clock):
+                await super().__call__(scope, receive, send)
+        finally:
+            self.sockets.leave(slot)
+            _socket_slot.reset(token)
 
     def parse_json(self, data: str | bytes) -> Any:
         """The request body, refused before parsing when too large, and when nested too deep to parse."""
@@ -72,4 +100,9 @@ class DetourGraphQL(GraphQL):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         assert isinstance(context, SocketContext)
         await authenticate_socket(context)
+        slot = _socket_slot.get()
+        principal = context.principal
+        if slot is not None and not self.sockets.bind(slot, (principal.tenant_id, principal.user_id)):
+            log.info("websocket refused: too many sockets for one user")
+            raise ConnectionRejectionError({"message": "too many open sockets for this user", "code": PRINCIPAL_FULL_CODE})
         return UNSET

@@ -21,7 +21,7 @@ from app.delivery_exceptions.models import (
 from app.delivery_exceptions.notices import event_notices
 from app.errors import DomainError
 from app.events import CustomerAnswered, CustomerDidNotAnswer
-from app.outreach.models import CustomerResponse, ResponseOption, ResponseSource
+from app.outreach.models import CUSTOMER_ROLE, CustomerResponse, ResponseOption, ResponseSource
 from app.outreach.sequences import stop_sequence
 from app.routes.models import Stop
 from app.runtime import Runtime, UnitOfWork, unit_of_work
@@ -55,6 +55,13 @@ async def open_exception_of(session: AsyncSession, stop_id: int) -> DeliveryExce
 
 
 def _event_for(uow: UnitOfWork, exc: DeliveryException, response: CustomerResponse) -> ExceptionEvent:
+    """The customer's own timeline entry (actorRole "customer", the channel as its source)."""
+    event = _customer_event(uow, exc, response)
+    event.actor_role = CUSTOMER_ROLE
+    return event
+
+
+def _customer_event(uow: UnitOfWork, exc: DeliveryException, response: CustomerResponse) -> ExceptionEvent:
     """The timeline entry: a choice moves the exception to AWAITING_DECISION, free text is a note."""
     payload = {"customerResponseId": response.id, "option": response.option.value, "details": response.details,
                "source": response.source.value}

@@ -3,6 +3,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote
@@ -16,6 +17,7 @@ from twilio.rest import Client
 
 from app.clock import SYSTEM_CLOCK
 from app.config import Settings
+from app.outreach.links import LINK_MARKER
 from app.outreach.models import NotificationChannel
 from app.outreach.redaction import redact
 
@@ -34,6 +36,7 @@ class OutboundMessage:
     body: str
     title: str = ""
     data: dict[str, str] = field(default_factory=dict)
+    template: str = ""  # the row's body before its link was signed: what a lookup matches on
 
 
 @dataclass(frozen=True)
@@ -46,17 +49,26 @@ class SendResult:
 class SendError(Exception):
     """The provider did not take the message; `transient` says whether trying again may help."""
 
-    def __init__(self, reason: str, *, transient: bool, recipient_gone: bool = False) -> None:
+    def __init__(self, reason: str, *, transient: bool, recipient_gone: bool = False, ambiguous: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.transient = transient
         self.recipient_gone = recipient_gone  # opted out at the carrier, or app uninstalled
+        self.ambiguous = ambiguous  # the request may have reached the provider (timeout): reconcile before resending
 
 
 class Sender(Protocol):
     name: str
 
     async def send(self, message: OutboundMessage) -> SendResult: ...
+
+    async def find(self, message: OutboundMessage, *, since: datetime) -> SendResult | None:
+        """What the provider holds for this message (created after `since`), None when it has no record of it.
+
+        Raises SendError when the provider cannot be asked. A provider that cannot be asked at all answers None,
+        so an ambiguous message is sent again: at least once.
+        """
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -79,6 +91,9 @@ class ConsoleSender:
         )
         return SendResult(provider=self.name, provider_message_id=f"console-{message.notification_id}", provider_status="logged")
 
+    async def find(self, message: OutboundMessage, *, since: datetime) -> SendResult | None:
+        return None  # a log line is no record: an interrupted console send is logged again
+
     async def aclose(self) -> None:
         return None
 
@@ -93,7 +108,7 @@ class TwilioSms:
         quiet.setLevel(logging.WARNING)  # the SDK logs every request at INFO
         self.client = Client(
             settings.twilio_account_sid, settings.twilio_auth_token,
-            http_client=TwilioHttpClient(timeout=15, logger=quiet),
+            http_client=TwilioHttpClient(timeout=settings.twilio_timeout_seconds, logger=quiet),
         )
         self.client.api.base_url = settings.twilio_api_base_url.rstrip("/")
         service_sid = settings.twilio_messaging_service_sid
@@ -119,7 +134,28 @@ class TwilioSms:
             raise SendError(f"twilio {error.status} code {error.code}: {error.msg}"[:500], transient=transient,
                             recipient_gone=error.code == 21610) from None
         except (requests.RequestException, TwilioException) as error:
-            raise SendError(f"twilio unreachable: {error.__class__.__name__}", transient=True) from None
+            raise _unreachable(error) from None
+
+    def _find(self, message: OutboundMessage, since: datetime) -> SendResult | None:
+        """Twilio has no idempotency key: the messages to this number since the row was written, matched by text.
+
+        The text is the row's body around its link (the link itself is signed afresh at every attempt).
+        """
+        for sent in self.client.messages.list(to=message.recipient, date_sent_after=since, limit=200):
+            created = sent.date_created
+            if created is not None and created < since.replace(microsecond=0):
+                continue
+            if _same_text(message.template, sent.body or ""):
+                return SendResult(provider=self.name, provider_message_id=sent.sid, provider_status=sent.status)
+        return None
+
+    async def find(self, message: OutboundMessage, *, since: datetime) -> SendResult | None:
+        try:
+            return await asyncio.to_thread(self._find, message, since)
+        except TwilioRestException as error:
+            raise SendError(f"twilio lookup {error.status} code {error.code}"[:500], transient=True) from None
+        except (requests.RequestException, TwilioException) as error:
+            raise SendError(f"twilio lookup failed: {error.__class__.__name__}", transient=True) from None
 
     async def aclose(self) -> None:
         session = self.client.http_client.session
@@ -181,8 +217,35 @@ class FcmPush:
         raise SendError(f"fcm {response.status_code} {status}"[:500], transient=transient,
                         recipient_gone=status in ("UNREGISTERED", "NOT_FOUND"))
 
+    async def find(self, message: OutboundMessage, *, since: datetime) -> SendResult | None:
+        return None  # FCM keeps no queryable record of sent messages: an ambiguous push is sent again
+
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+def _unreachable(error: Exception) -> SendError:
+    """A request that never left (no connection) is safe to retry; any other failure may have reached Twilio."""
+    never_sent = isinstance(error, requests.ConnectTimeout) or (
+        isinstance(error, requests.ConnectionError) and "NewConnectionError" in repr(error.args)
+    )
+    return SendError(f"twilio unreachable: {error.__class__.__name__}", transient=True, ambiguous=not never_sent)
+
+
+def _same_text(template: str, sent: str) -> bool:
+    """True when `sent` is `template` with its link marker replaced by some link."""
+    parts = template.split(LINK_MARKER)
+    if len(parts) == 1:
+        return sent == template
+    if not (sent.startswith(parts[0]) and sent.endswith(parts[-1])):
+        return False
+    position = len(parts[0])
+    for part in parts[1:-1]:
+        found = sent.find(part, position)
+        if found < 0:
+            return False
+        position = found + len(part)
+    return len(sent) - len(parts[-1]) >= position
 
 
 def _fcm_error_status(response: httpx.Response) -> str:

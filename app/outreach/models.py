@@ -1,4 +1,4 @@
-"""Outreach tables: the notification outbox, pre-arrival sequences, customer answers, opt-outs, link uses."""
+"""Outreach tables: the notification outbox, pre-arrival sequences, customer answers, opt-outs, link uses, inbound SMS."""
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -24,6 +24,10 @@ class NotificationStatus(StrEnum):
     SUPPRESSED = "SUPPRESSED"  # deliberately not sent, see failure_reason (quiet hours, opt-out, no address)
     CANCELLED = "CANCELLED"  # a scheduled step no longer needed (customer answered, stop delivered)
 
+
+# Who wrote a timeline event outreach adds: the customer answering, or the system's own messages (never self-service).
+CUSTOMER_ROLE = "customer"
+SYSTEM_ROLE = "system"
 
 # The reminder an exception's customer gets when they have not answered in time; sending it triggers the fallback.
 NO_ANSWER_PURPOSE = "exception.no_answer"
@@ -168,3 +172,15 @@ class LinkTokenUse(SQLModel, table=True):
     tenant_id: int = Field(foreign_key="tenant.id")
     stop_id: int = Field(foreign_key="stop.id")
     used_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
+
+
+class InboundMessage(SQLModel, table=True):
+    """An inbound SMS already acted on, by the provider's id: Twilio retries webhooks, so does an attacker replaying one.
+
+    Only the id and the time are kept (no number, no text): the answer itself is in customer_response.
+    """
+
+    __tablename__ = "inbound_message"
+
+    message_sid: str = Field(primary_key=True, max_length=64)
+    received_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)

@@ -1,11 +1,14 @@
 """Inbound SMS: STOP/START, digits and keywords that choose an option, anything else for the dispatcher."""
 import logging
 
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from app.customers.models import Customer
 from app.clock import current_time
 from app.outreach import service
 from app.outreach.answers import Answer, record_answer
-from app.outreach.models import ResponseOption, ResponseSource
+from app.outreach.models import InboundMessage, ResponseOption, ResponseSource
 from app.outreach.templates import render
 from app.routes.models import Stop
 from app.runtime import Runtime, unit_of_work
@@ -24,11 +27,37 @@ def reschedule_details(stop: Stop) -> dict[str, str]:
     return {"windowStart": start.isoformat(), "windowEnd": end.isoformat()}
 
 
-async def handle_inbound_sms(runtime: Runtime, *, from_phone: str, body: str) -> str | None:
-    """Act on a customer's reply; returns the text to answer with, or None for no answer."""
+class Replayed(Exception):
+    """This MessageSid was acted on already."""
+
+
+async def claim_message(*, session: AsyncSession, message_sid: str) -> None:
+    """Record the message as acted on, in the caller's transaction; Replayed when an earlier delivery holds it.
+
+    On PostgreSQL a concurrent delivery of the same message waits on the key until the first commits, then fails.
+    """
+    session.add(InboundMessage(message_sid=message_sid))
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Replayed from None
+
+
+async def handle_inbound_sms(runtime: Runtime, *, from_phone: str, body: str, message_sid: str | None = None) -> str | None:
+    """Act on a customer's reply once per MessageSid; returns the text to answer with, or None for no answer."""
+    try:
+        return await _act_on_reply(runtime, from_phone=from_phone, body=body, message_sid=message_sid)
+    except Replayed:  # the first delivery's answer stands; the whole transaction of this one was rolled back
+        log.info("inbound SMS delivered again; already acted on")
+        return None
+
+
+async def _act_on_reply(runtime: Runtime, *, from_phone: str, body: str, message_sid: str | None) -> str | None:
     keyword = " ".join(body.strip().upper().split()).rstrip(".!")
     async with unit_of_work(runtime) as uow:
         session = uow.session
+        if message_sid:
+            await claim_message(session=session, message_sid=message_sid[:64])
         if keyword in STOP_WORDS or keyword in START_WORDS:
             # Twilio's carrier-level opt-out answers STOP/START itself; we only remember it for every tenant that wrote.
             for tenant_id in await service.tenants_that_messaged(session=session, phone=from_phone):

@@ -96,40 +96,50 @@ def close(row: Notification, status: NotificationStatus, reason: str | None = No
     row.updated_at = current_time()
 
 
-async def claim_due(*, session: AsyncSession, limit: int, now: datetime) -> list[int]:
-    """Take up to `limit` due rows for this worker: PENDING → SENDING, atomically, skipping rows another worker holds."""
+async def due_ids(*, session: AsyncSession, limit: int, now: datetime) -> list[int]:
+    """Up to `limit` rows whose time has come; nothing is taken yet: each is claimed alone by `claim_one`."""
     due = (
         select(Notification.id)
         .where(Notification.status == NotificationStatus.PENDING, Notification.send_after <= now)
         .order_by(col(Notification.send_after), col(Notification.id))
         .limit(limit)
     )
-    claim = update(Notification).values(
-        status=NotificationStatus.SENDING, claimed_at=now, attempts=Notification.attempts + 1, updated_at=now
-    )
-    if session.bind.dialect.name == "postgresql":
-        # Two statements on purpose: inside one UPDATE, PostgreSQL may rescan a LIMIT … SKIP LOCKED subquery and,
-        # skipping the rows the UPDATE itself just changed, claim far more than `limit`.
-        ids = list((await session.exec(due.with_for_update(skip_locked=True))).all())
-        if ids:
-            await session.exec(claim.where(col(Notification.id).in_(ids)))
-        return sorted(ids)
-    # SQLite has one writer at a time: the UPDATE, with the status condition repeated, is the whole claim.
-    claim = claim.where(col(Notification.id).in_(due.scalar_subquery()), Notification.status == NotificationStatus.PENDING)
-    return sorted((await session.exec(claim.returning(Notification.id))).scalars().all())
+    return list((await session.exec(due)).all())
 
 
-async def give_up_stale_claims(*, session: AsyncSession, older_than: datetime) -> int:
-    """Rows a worker claimed and never finished: the send may have happened, so fail them instead of resending."""
+async def claim_one(*, session: AsyncSession, notification_id: int, now: datetime) -> bool:
+    """PENDING → SENDING for one row, right before its provider call; False when another worker took it first."""
     result = await session.exec(
         update(Notification)
-        .where(Notification.status == NotificationStatus.SENDING, col(Notification.claimed_at) < older_than)
-        .values(
-            status=NotificationStatus.FAILED, updated_at=current_time(),
-            failure_reason="outcome unknown: the worker stopped while sending; not retried to avoid a duplicate",
-        )
+        .where(Notification.id == notification_id, Notification.status == NotificationStatus.PENDING)
+        .values(status=NotificationStatus.SENDING, claimed_at=now, attempts=Notification.attempts + 1, updated_at=now)
     )
-    return result.rowcount
+    return result.rowcount == 1
+
+
+def _ambiguous(older_than: datetime):  # noqa: ANN202 - a SQL condition
+    """SENDING and held by no live worker: released after a timeout (claimed_at NULL) or its worker died (lease over)."""
+    return (Notification.status == NotificationStatus.SENDING) & (
+        col(Notification.claimed_at).is_(None) | (col(Notification.claimed_at) < older_than)
+    )
+
+
+async def ambiguous_ids(*, session: AsyncSession, limit: int, older_than: datetime) -> list[int]:
+    """Rows whose send may or may not have reached the provider: they are reconciled before any resend."""
+    rows = await session.exec(
+        select(Notification.id).where(_ambiguous(older_than)).order_by(col(Notification.id)).limit(limit)
+    )
+    return list(rows.all())
+
+
+async def claim_ambiguous(*, session: AsyncSession, notification_id: int, older_than: datetime, now: datetime) -> bool:
+    """Take one ambiguous row for reconciliation (a fresh lease); False when another worker took it first."""
+    result = await session.exec(
+        update(Notification)
+        .where(Notification.id == notification_id, _ambiguous(older_than))
+        .values(claimed_at=now, updated_at=now)
+    )
+    return result.rowcount == 1
 
 
 def retry_delay(*, attempts: int, base_seconds: float, cap_seconds: float) -> timedelta:

@@ -51,6 +51,8 @@ async def apply_status(runtime: Runtime, *, message_sid: str, status: str, error
             return False
         if row.status is NotificationStatus.DELIVERED and status not in UNDELIVERED:
             return True  # callbacks can arrive out of order: "sent" after "delivered" changes nothing
+        if row.provider_status == status[:40]:
+            return True  # the same callback again (Twilio retries, or a replay): already recorded
         row.provider_status = status[:40]
         if row.status in (NotificationStatus.SENT, NotificationStatus.DELIVERED):
             if status in DELIVERED:
@@ -83,7 +85,9 @@ def twilio_routes(runtime: Runtime) -> list[Route]:
             sender = normalize_phone(params.get("From", ""))
         except ValueError:
             return Response(str(MessagingResponse()), media_type="application/xml")
-        reply = await handle_inbound_sms(runtime, from_phone=sender, body=params.get("Body", ""))
+        reply = await handle_inbound_sms(
+            runtime, from_phone=sender, body=params.get("Body", ""), message_sid=params.get("MessageSid") or None
+        )
         twiml = MessagingResponse()
         if reply:
             twiml.message(reply)

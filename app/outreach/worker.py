@@ -4,6 +4,7 @@ import contextlib
 import logging
 import time
 from datetime import timedelta
+from functools import partial
 
 from app.clock import writing_with
 from app.customers.models import Customer
@@ -23,6 +24,7 @@ from app.outreach.flows import OUTBOX_CHANNEL, enqueue_sms_fallback
 from app.outreach.links import with_link
 from app.outreach.models import (
     NO_ANSWER_PURPOSE,
+    SYSTEM_ROLE,
     Notification,
     NotificationChannel,
     NotificationStatus,
@@ -34,6 +36,7 @@ from app.runtime import Runtime, unit_of_work
 log = logging.getLogger(__name__)
 
 SEQUENCE_PLANNING_SECONDS = 30.0
+OUTBOX_SOURCE = "outreach.outbox"  # the source of events the worker writes
 
 
 class OutboxWorker:
@@ -46,20 +49,70 @@ class OutboxWorker:
         self._wake = asyncio.Event()
 
     async def run_once(self) -> int:
-        """Claim one batch of due rows and send them; returns how many rows were claimed."""
+        """Reconcile and send one batch; returns how many rows this worker took."""
         with writing_with(self.runtime.clock):  # stamps set by the services follow the runtime's clock
             return await self._claim_and_send()
 
     async def _claim_and_send(self) -> int:
-        now = self.runtime.clock.now()
-        async with self.runtime.sessionmaker() as session, session.begin():
-            lease = timedelta(seconds=self.settings.outbox_send_lease_seconds)
-            await service.give_up_stale_claims(session=session, older_than=now - lease)
-            ids = await service.claim_due(session=session, limit=self.settings.outbox_batch_size, now=now)
-        await asyncio.gather(*(self._deliver(notification_id) for notification_id in ids))
-        return len(ids)
+        """Reconcile rows left ambiguous, then send due rows, each claimed alone right before its provider call.
 
-    async def _deliver(self, notification_id: int) -> None:
+        A crash leaves a row PENDING (never attempted: sent by the next worker) or SENDING (maybe sent: looked up at
+        the provider once the lease is over, resent only if the provider has no record of it).
+        """
+        now = self.runtime.clock.now()
+        lease_cutoff = now - timedelta(seconds=self.settings.outbox_send_lease_seconds)
+        batch = self.settings.outbox_batch_size
+        for _ in range(5):  # when other workers took every row we looked at, look again (they are busy sending)
+            async with self.runtime.sessionmaker() as session:
+                ambiguous = await service.ambiguous_ids(session=session, limit=batch, older_than=lease_cutoff)
+                due = await service.due_ids(session=session, limit=batch, now=now)
+            taken = sum(await asyncio.gather(
+                *(self._reconcile(notification_id, lease_cutoff) for notification_id in ambiguous),
+                *(self._deliver(notification_id) for notification_id in due),
+            ))
+            if taken or not (ambiguous or due):
+                return taken
+        return 0
+
+    async def _take(self, claim) -> bool:  # noqa: ANN001 - a service claim bound to its arguments
+        async with self.runtime.sessionmaker() as session, session.begin():
+            return await claim(session=session)
+
+    async def _reconcile(self, notification_id: int, lease_cutoff) -> int:  # noqa: ANN001
+        now = self.runtime.clock.now()
+        taken = await self._take(partial(service.claim_ambiguous, notification_id=notification_id, older_than=lease_cutoff, now=now))
+        if not taken:
+            return 0
+        prepared = await self._prepare(notification_id)
+        if prepared is None:
+            return 1
+        row, message = prepared
+        try:
+            found = await self.senders[row.channel].find(message, since=row.created_at - timedelta(minutes=1))
+        except SendError as error:  # cannot tell yet: keep the row SENDING under this lease, ask again after it
+            await self._note(notification_id, f"outcome unknown, provider lookup failed: {error.reason}")
+            log.warning("outbox reconciliation failed", extra={"notificationId": notification_id, "reason": error.reason})
+            return 1
+        if found is not None:
+            log.info("outbox row reconciled: the provider has it", extra={"notificationId": notification_id})
+            await self._record_sent(notification_id, found, reason="reconciled: the provider had accepted it")
+            return 1
+        log.info("outbox row reconciled: the provider has no record, sending again", extra={"notificationId": notification_id})
+        await self._bump_attempt(notification_id)
+        await self._send(notification_id, row, message)
+        return 1
+
+    async def _deliver(self, notification_id: int) -> int:
+        now = self.runtime.clock.now()
+        if not await self._take(partial(service.claim_one, notification_id=notification_id, now=now)):
+            return 0  # another worker claimed it between our look and our claim
+        prepared = await self._prepare(notification_id)
+        if prepared is not None:
+            await self._send(notification_id, *prepared)
+        return 1
+
+    async def _prepare(self, notification_id: int) -> tuple[Notification, OutboundMessage] | None:
+        """The message to send, or None when the row was closed instead (step no longer needed, suppressed)."""
         async with self.runtime.sessionmaker() as session:
             row = await session.get(Notification, notification_id)
             customer = await session.get(Customer, row.customer_id) if row.customer_id else None
@@ -70,21 +123,49 @@ class OutboxWorker:
             )
         if skip or suppress:
             await self._finish(notification_id, NotificationStatus.CANCELLED if skip else NotificationStatus.SUPPRESSED, skip or suppress)
-            return
+            return None
         message = OutboundMessage(
             notification_id=row.id, idempotency_key=row.idempotency_key, channel=row.channel, recipient=row.recipient,
             body=with_link(self.settings, row.body, tenant_id=row.tenant_id, stop_id=row.stop_id, exception_id=row.exception_id),
-            title=render("push.title", customer.language if customer else None),
+            title=render("push.title", customer.language if customer else None), template=row.body,
         )
+        return row, message
+
+    async def _send(self, notification_id: int, row: Notification, message: OutboundMessage) -> None:
         try:
             result = await self.senders[row.channel].send(message)
         except SendError as error:
-            await self._record_failure(notification_id, error)
+            if error.ambiguous:
+                await self._release_ambiguous(notification_id, error)
+            else:
+                await self._record_failure(notification_id, error)
         except Exception as error:  # a bug in a sender must not leave the row claimed forever
             log.exception("sender crashed", extra={"notificationId": notification_id})
             await self._record_failure(notification_id, SendError(f"sender error: {error.__class__.__name__}", transient=False))
         else:
             await self._record_sent(notification_id, result)
+
+    async def _release_ambiguous(self, notification_id: int, error: SendError) -> None:
+        """The call may have gone through: the row stays SENDING, held by no one, and is reconciled before a resend."""
+        async with unit_of_work(self.runtime) as uow:
+            row = await uow.session.get(Notification, notification_id)
+            row.claimed_at = None
+            row.failure_reason = f"outcome unknown after attempt {row.attempts}: {error.reason}; reconciling with the provider"[:500]
+            row.updated_at = self.runtime.clock.now()
+            uow.session.add(row)
+        log.warning("customer message outcome unknown", extra={"notificationId": notification_id, "reason": error.reason})
+
+    async def _note(self, notification_id: int, reason: str) -> None:
+        async with unit_of_work(self.runtime) as uow:
+            row = await uow.session.get(Notification, notification_id)
+            row.failure_reason = reason[:500]
+            uow.session.add(row)
+
+    async def _bump_attempt(self, notification_id: int) -> None:
+        async with unit_of_work(self.runtime) as uow:
+            row = await uow.session.get(Notification, notification_id)
+            row.attempts += 1
+            uow.session.add(row)
 
     async def _finish(self, notification_id: int, status: NotificationStatus, reason: str) -> None:
         async with unit_of_work(self.runtime) as uow:
@@ -92,10 +173,10 @@ class OutboxWorker:
             service.close(row, status, reason)
             uow.session.add(row)
 
-    async def _record_sent(self, notification_id: int, result: SendResult) -> None:
+    async def _record_sent(self, notification_id: int, result: SendResult, reason: str | None = None) -> None:
         async with unit_of_work(self.runtime) as uow:
             row = await uow.session.get(Notification, notification_id)
-            service.close(row, NotificationStatus.SENT)
+            service.close(row, NotificationStatus.SENT, reason)
             row.sent_at = self.runtime.clock.now()
             row.provider, row.provider_message_id, row.provider_status = result.provider, result.provider_message_id, result.provider_status
             uow.session.add(row)
@@ -140,7 +221,8 @@ class OutboxWorker:
                     session=uow.session, principal=None, exc=exc, expected_version=exc.version,
                     status=ExceptionStatus.CONTACTING_CUSTOMER, note=f"{row.channel.value} sent to the customer",
                 )
-                event.payload = {**event.payload, "notificationId": row.id}
+                event.actor_role = SYSTEM_ROLE  # the system's own message, never read as the customer's answer
+                event.payload = {**event.payload, "notificationId": row.id, "source": OUTBOX_SOURCE}
                 await uow.session.flush()
                 uow.notify(*event_notices(event))
         except Exception:  # the message is out and recorded; a lost status race is not worth failing the worker

@@ -45,8 +45,8 @@ class History:
             )
             session.add(row)
             await session.flush()
-            if contacted_by == "outreach":  # what outreach writes for an SMS reply or a link choice: no actor, the response in the payload
-                actor_role, actor_id, payload = None, None, {"customerResponseId": 1, "option": "RESCHEDULE", "source": "SMS_REPLY"}
+            if contacted_by == "outreach":  # what outreach writes for an SMS reply or a link choice: the customer, the response in the payload
+                actor_role, actor_id, payload = "customer", None, {"customerResponseId": 1, "option": "RESCHEDULE", "source": "SMS_REPLY"}
             else:
                 actor_role, actor_id, payload = contacted_by, None if contacted_by == "customer" else self.fleet.dispatcher.id, {}
             if contacted_by:

@@ -64,6 +64,8 @@ def _reset_fakes(request: pytest.FixtureRequest) -> None:
             server = request.getfixturevalue(name)
             server.requests.clear()
             server.script.clear()
+            if hasattr(server, "reset"):
+                server.reset()
 
 
 @pytest.fixture(scope="session")

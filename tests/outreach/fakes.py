@@ -37,10 +37,15 @@ class _Server:
             def log_message(self, *args: Any) -> None:
                 return None
 
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                self._answer(*server.handle_get(self.path, dict(self.headers.items())))
+
             def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode()
-                status, body = server.handle(self.path, dict(self.headers.items()), raw)
+                self._answer(*server.handle(self.path, dict(self.headers.items()), raw))
+
+            def _answer(self, status: int, body: dict[str, Any]) -> None:
                 payload = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -71,6 +76,9 @@ class _Server:
     def handle(self, path: str, headers: dict[str, str], raw: str) -> tuple[int, dict[str, Any]]:
         raise NotImplementedError
 
+    def handle_get(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        return 404, {"code": 20404, "message": "The requested resource was not found", "status": 404}
+
 
 class FakeTwilio(_Server):
     """POST /2010-04-01/Accounts/{Sid}/Messages.json with basic auth, answering like Twilio does."""
@@ -78,6 +86,37 @@ class FakeTwilio(_Server):
     def __init__(self, account_sid: str, auth_token: str) -> None:
         super().__init__()
         self.account_sid, self.auth_token = account_sid, auth_token
+        self.created: list[dict[str, Any]] = []  # the messages Twilio holds, as GET …/Messages.json lists them
+        self.answer_delay = 0.0  # seconds to wait after creating a message before answering (a slow provider)
+        self.hold = threading.Event()  # while `holding`, creations wait here (a worker killed mid-call)
+        self.hold.set()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.created.clear()
+        self.answer_delay = 0.0
+        self.hold.set()
+
+    def _authorised(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
+        match = MESSAGES_PATH.match(path.split("?")[0])
+        expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        if not match or match.group(1) != self.account_sid:
+            return 404, {"code": 20404, "message": "The requested resource was not found", "status": 404}
+        if headers.get("Authorization") != expected:
+            return 401, {"code": 20003, "message": "Authenticate", "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401}
+        return None
+
+    def handle_get(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """List messages, filtered by To (the Messages list resource, one page)."""
+        refused = self._authorised(path, headers)
+        if refused:
+            return refused
+        query = dict(parse_qsl(path.partition("?")[2]))
+        with self.lock:
+            listed = [m for m in self.created if "To" not in query or m["to"] == query["To"]]
+        uri = path.split("?")[0]
+        return 200, {"messages": list(reversed(listed)), "end": max(len(listed) - 1, 0), "first_page_uri": uri,
+                     "next_page_uri": None, "page": 0, "page_size": 50, "previous_page_uri": None, "start": 0, "uri": uri}
 
     @property
     def messages(self) -> list[Recorded]:
@@ -87,18 +126,16 @@ class FakeTwilio(_Server):
         form = dict(parse_qsl(raw, keep_blank_values=True))
         with self.lock:
             self.requests.append(Recorded("POST", path, headers, form=form))
-        match = MESSAGES_PATH.match(path.split("?")[0])
-        expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
-        if not match or match.group(1) != self.account_sid:
-            return 404, {"code": 20404, "message": "The requested resource was not found", "status": 404}
-        if headers.get("Authorization") != expected:
-            return 401, {"code": 20003, "message": "Authenticate", "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401}
+        refused = self._authorised(path, headers)
+        if refused:
+            return refused
         canned = self.scripted()
         if canned is not None:
             return canned
+        self.hold.wait(timeout=30)
         sid = "SM" + uuid.uuid4().hex
         now = formatdate(usegmt=True)
-        return 201, {
+        message = {
             "account_sid": self.account_sid, "api_version": "2010-04-01", "body": form.get("Body"),
             "date_created": now, "date_sent": None, "date_updated": now, "direction": "outbound-api",
             "error_code": None, "error_message": None, "from": form.get("From"),
@@ -107,6 +144,11 @@ class FakeTwilio(_Server):
             "subresource_uris": {"media": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}/Media.json"},
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
         }
+        with self.lock:
+            self.created.append(message)
+        if self.answer_delay:
+            time.sleep(self.answer_delay)  # accepted, but the answer comes after the client gave up
+        return 201, message
 
 
 def twilio_error(status: int, code: int, message: str) -> tuple[int, dict[str, Any]]:

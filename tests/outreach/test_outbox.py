@@ -183,20 +183,3 @@ async def test_worker_loop_is_woken_by_the_commit_that_queues_a_message(factory,
     stop.set()
     await asyncio.wait_for(loop, timeout=5)
     assert [m.form["Body"] for m in twilio.messages] == ["woken"]
-
-
-async def test_row_left_sending_by_a_crashed_worker_is_failed_not_resent(factory, twilio, worker, outreach_runtime):
-    # given a row a worker claimed long ago and never finished (it may or may not have reached Twilio)
-    fleet = await factory.fleet(stops=0)
-    async with unit_of_work(outreach_runtime) as uow:
-        row = await enqueue_sms(uow, tenant_id=fleet.tenant.id, to_phone="+31612340007", text="maybe sent", purpose="test")
-        row.status, row.claimed_at, row.attempts = NotificationStatus.SENDING, utcnow() - timedelta(hours=1), 1
-        uow.session.add(row)
-
-    # when a worker runs
-    await drain(worker)
-
-    # then the row is failed with why, and nothing was sent again
-    [stale] = await notifications(outreach_runtime, tenant_id=fleet.tenant.id)
-    assert stale.status is NotificationStatus.FAILED and stale.failure_reason.startswith("outcome unknown")
-    assert twilio.messages == []

@@ -1,4 +1,6 @@
 """Twilio webhooks: only correctly signed calls change anything; STOP/START, replies and status callbacks."""
+import asyncio
+
 from sqlmodel import select
 
 from app.delivery_exceptions.models import EventType, ExceptionEvent
@@ -112,3 +114,60 @@ async def test_unknown_reply_is_a_note_for_the_dispatcher(http, factory, worker,
         events = (await session.exec(select(ExceptionEvent).where(ExceptionEvent.exception_id == int(exc["id"])))).all()
     note = [e for e in events if e.type is EventType.NOTE_ADDED][-1]
     assert note.payload["note"] == "I'm at the back door, ring again" and note.payload["option"] == ResponseOption.FREE_TEXT.value
+
+
+async def _responses_and_timeline(runtime, exception_id: int) -> tuple[list, list]:  # noqa: ANN001
+    async with runtime.sessionmaker() as session:
+        responses = (await session.exec(select(CustomerResponse))).all()
+        events = (await session.exec(select(ExceptionEvent).where(ExceptionEvent.exception_id == exception_id))).all()
+    return list(responses), [e for e in events if e.type is EventType.NOTE_ADDED]
+
+
+async def test_a_replayed_inbound_sms_counts_once(http, factory, worker, outreach_runtime):
+    # given a customer who was messaged and answered once
+    _, exc = await _reported_and_sent(http, factory, worker)
+    reply = {"From": CUSTOMER_PHONE, "Body": "round the back", "MessageSid": "SMreplayed0001"}
+    first = await post_signed(http, "/webhooks/twilio/inbound", reply)
+
+    # when Twilio (or anyone holding the signed request) delivers the same message again
+    again = await post_signed(http, "/webhooks/twilio/inbound", reply)
+
+    # then one answer and one timeline note; the repeat is acknowledged without a second reply
+    responses, notes = await _responses_and_timeline(outreach_runtime, int(exc["id"]))
+    assert first.status_code == again.status_code == 200
+    assert "<Message>" in first.text and "<Message>" not in again.text
+    assert len(responses) == 1 and len(notes) == 1
+
+
+async def test_concurrent_deliveries_of_one_message_count_once(http, factory, worker, outreach_runtime):
+    # given a customer who was messaged
+    _, exc = await _reported_and_sent(http, factory, worker)
+    reply = {"From": CUSTOMER_PHONE, "Body": "1", "MessageSid": "SMconcurrent01"}
+
+    # when the same message arrives three times at once
+    answers = await asyncio.gather(*(post_signed(http, "/webhooks/twilio/inbound", reply) for _ in range(3)))
+
+    # then exactly one of them acted
+    responses, _ = await _responses_and_timeline(outreach_runtime, int(exc["id"]))
+    assert [a.status_code for a in answers] == [200] * 3
+    assert sum("<Message>" in a.text for a in answers) == 1 and len(responses) == 1
+
+
+async def test_a_repeated_status_callback_writes_nothing(http, factory, worker, outreach_runtime):
+    # given a message Twilio reported undelivered
+    fleet = await factory.fleet(stops=1)
+    async with unit_of_work(outreach_runtime) as uow:
+        await enqueue_sms(uow, tenant_id=fleet.tenant.id, to_phone="+31612340009", text="hello", purpose="test")
+    await drain(worker)
+    (sent,) = await notifications(outreach_runtime, tenant_id=fleet.tenant.id)
+    callback = {"MessageSid": sent.provider_message_id, "MessageStatus": "undelivered", "ErrorCode": "30003"}
+    await post_signed(http, "/webhooks/twilio/status", callback)
+    (recorded,) = await notifications(outreach_runtime, tenant_id=fleet.tenant.id)
+
+    # when the same callback comes again
+    again = await post_signed(http, "/webhooks/twilio/status", callback)
+
+    # then it is acknowledged and the row is exactly as the first one left it
+    (replayed,) = await notifications(outreach_runtime, tenant_id=fleet.tenant.id)
+    assert again.status_code == 204
+    assert replayed.model_dump() == recorded.model_dump() and recorded.status is NotificationStatus.FAILED

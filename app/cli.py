@@ -54,6 +54,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
+    from app.auth.scopes import ALL_SCOPES
     from app.auth.tokens import Claims, issue_token
     from app.bootstrap import bootstrap
     from app.seed import DEMO_SLUG
@@ -75,7 +76,8 @@ def cmd_token(args: argparse.Namespace) -> int:
     if user is None:
         print(f"no such user in tenant {args.tenant!r}; run `detour seed` first (tenant {DEMO_SLUG!r})", file=sys.stderr)
         return 1
-    print(issue_token(settings, Claims(user_id=user.id, tenant_id=user.tenant_id, role=user.role), ttl_seconds=args.ttl))
+    scopes = frozenset(args.scope or (ALL_SCOPES if user.role is Role.INTEGRATOR else ()))
+    print(issue_token(settings, Claims(user_id=user.id, tenant_id=user.tenant_id, role=user.role, scopes=scopes), ttl_seconds=args.ttl))
     return 0
 
 
@@ -105,6 +107,25 @@ def cmd_access_rekey(args: argparse.Namespace) -> int:
 
     print(asyncio.run(run()))
     return 0
+
+
+def cmd_apikey(args: argparse.Namespace) -> int:
+    from app.bootstrap import bootstrap
+    from app.errors import DomainError
+    from app.integrations.cli import run
+
+    async def go() -> tuple[int, str]:
+        runtime = bootstrap(get_settings())
+        try:
+            return await run(runtime, args)
+        except DomainError as error:
+            return 1, error.message
+        finally:
+            await runtime.engine.dispose()
+
+    code, text = asyncio.run(go())
+    print(text, file=sys.stdout if code == 0 else sys.stderr)
+    return code
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -186,11 +207,16 @@ def main(argv: list[str] | None = None) -> int:
     who.add_argument("--role", choices=["driver", "dispatcher", "supervisor", "integrator"], default="driver")
     token.add_argument("--tenant", default="demo")
     token.add_argument("--ttl", type=int, default=None, help="seconds")
+    token.add_argument("--scope", action="append", help="a scope the token carries (repeat); integrators get all by default")
     token.set_defaults(func=cmd_token)
 
     rekey = sub.add_parser("access-rekey", help="re-encrypt access secrets with the first of DETOUR_ACCESS_ENCRYPTION_KEYS")
     rekey.add_argument("--batch-size", type=int, default=200)
     rekey.set_defaults(func=cmd_access_rekey)
+
+    from app.integrations.cli import add_parser as add_apikey_parser
+
+    add_apikey_parser(sub, cmd_apikey)
 
     args = parser.parse_args(argv)
     return args.func(args)

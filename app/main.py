@@ -20,6 +20,7 @@ from app.api.schema import build_schema
 from app.api.view import DetourGraphQL
 from app.config import Settings, get_settings
 from app.logs import configure_logging, request_id_var
+from app.integrations.gps import gps_routes
 from app.outreach.pages import page_routes
 from app.outreach.webhooks import twilio_routes
 from app.outreach.worker import OutboxWorker
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             Route("/metrics", metrics_endpoint(runtime)),
             *twilio_routes(runtime),
             *page_routes(runtime),
+            *gps_routes(runtime),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

@@ -6,7 +6,7 @@ from app.alternatives.models import Alternative, Neighbor, OneTimeCode, PickupPo
 from app.analytics.models import ExceptionArea, StopFact
 from app.customers.models import Customer
 from app.delivery_exceptions.models import DeliveryException, ExceptionEvent
-from app.integrations.models import IntegrationEvent
+from app.integrations.models import ApiKey, GpsDevice, IntegrationEvent
 from app.outreach.models import (
     CustomerResponse, LinkTokenUse, Notification, OptOut, OutreachSequence, OutreachSequenceRun, PushDevice,
 )
@@ -20,7 +20,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "AccessAuditEntry", "AccessGrant", "AccessProfile",
-    "Alternative", "IntegrationEvent", "Neighbor", "OneTimeCode", "PickupPoint", "SafePlace", "TenantPolicy",
+    "Alternative", "ApiKey", "GpsDevice", "IntegrationEvent", "Neighbor", "OneTimeCode", "PickupPoint", "SafePlace", "TenantPolicy",
     "Customer", "DeliveryAttempt", "DeliveryException", "ExceptionArea", "Depot", "DriverLastPosition", "DriverPosition",
     "ExceptionEvent", "CustomerResponse", "LinkTokenUse", "Notification", "OptOut", "OutreachSequence",
     "OutreachSequenceRun", "PushDevice", "Parcel", "Route", "RouteEvent", "RoutePlan", "Stop", "StopFact", "Tenant", "User", "UserDepot", "Vehicle", "metadata",

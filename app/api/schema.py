@@ -14,6 +14,7 @@ from app.api.extensions import log_refusals, schema_extensions
 from app.config import Settings
 from app.customers.schema import CustomerMutation, CustomerQuery
 from app.delivery_exceptions.schema import ExceptionMutation, ExceptionQuery
+from app.integrations.schema import IntegrationMutation, IntegrationQuery
 from app.outreach.schema import OutreachMutation, OutreachQuery
 from app.realtime.schema import RealtimeSubscription
 from app.replanning.schema import ReplanningMutation, ReplanningQuery
@@ -23,12 +24,12 @@ from app.tracking.schema import TrackingMutation, TrackingQuery
 
 
 @strawberry.type
-class Query(TenantQuery, RouteQuery, ExceptionQuery, TrackingQuery, CustomerQuery, AnalyticsQuery, AccessQuery, ReplanningQuery, AlternativeQuery, OutreachQuery):
+class Query(TenantQuery, RouteQuery, ExceptionQuery, TrackingQuery, CustomerQuery, AnalyticsQuery, AccessQuery, ReplanningQuery, AlternativeQuery, OutreachQuery, IntegrationQuery):
     pass
 
 
 @strawberry.type
-class Mutation(RouteMutation, ExceptionMutation, TrackingMutation, CustomerMutation, AccessMutation, ReplanningMutation, AlternativeMutation, OutreachMutation):
+class Mutation(RouteMutation, ExceptionMutation, TrackingMutation, CustomerMutation, AccessMutation, ReplanningMutation, AlternativeMutation, OutreachMutation, IntegrationMutation):
     pass
 
 

@@ -10,6 +10,8 @@ from app.api.context import Context
 from app.clock import writing_with
 from app.auth.principal import authenticate, bearer_token
 from app.auth.tokens import TokenError
+from app.integrations.flows import authenticate_api_key
+from app.integrations.api_keys import ApiKeyError, looks_like_api_key
 from app.logs import request_id_var, tenant_var
 from app.realtime.context import SocketContext
 from app.realtime.socket_auth import authenticate_socket
@@ -37,9 +39,12 @@ class DetourGraphQL(GraphQL):
         if token is None:
             return context
         try:
-            context.principal = await authenticate(context.session, self.runtime.settings, token)
+            if looks_like_api_key(token):  # integrations: an integrator API key instead of a JWT
+                context.principal = await authenticate_api_key(self.runtime, token)
+            else:
+                context.principal = await authenticate(context.session, self.runtime.settings, token)
             tenant_var.set(context.principal.tenant_id)
-        except TokenError as error:
+        except (TokenError, ApiKeyError) as error:
             context.auth_error = str(error)
         return context
 

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from app.auth.principal import bearer_token
+from app.clock import writing_with
 from app.errors import DomainError, invalid
 from app.integrations import flows
 from app.runtime import Runtime
@@ -120,7 +121,8 @@ def gps_routes(runtime: Runtime) -> list[Route]:
             identifier, fix = await parse(request)
             if identifier is not None and str(identifier) != device.identifier:
                 return JSONResponse({"error": "the token belongs to another device"}, status_code=403)
-            stored, duplicates = await flows.report_device_positions(runtime, device, [fix])
+            with writing_with(runtime.clock):  # "in the future" is judged by the runtime's clock
+                stored, duplicates = await flows.report_device_positions(runtime, device, [fix])
         except DomainError as error:
             return JSONResponse({"error": error.message, "field": error.field}, status_code=400)
         return JSONResponse({"stored": stored, "duplicates": duplicates})

@@ -134,6 +134,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from app.logs import configure_logging
     from app.outreach.worker import OutboxWorker
     from app.bootstrap import running
+    from app.integrations.dispatcher import run_forever as run_webhooks
 
     settings = get_settings()
     configure_logging(json_logs=settings.json_logs, level=settings.log_level)
@@ -144,7 +145,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with running(settings) as runtime:
-            await asyncio.gather(*(OutboxWorker(runtime).run_forever(stop) for _ in range(args.concurrency)))
+            await asyncio.gather(
+                *(OutboxWorker(runtime).run_forever(stop) for _ in range(args.concurrency)),
+                *(run_webhooks(runtime, stop) for _ in range(args.concurrency)),
+            )
 
     print(f"outbox worker: {args.concurrency} loop(s) on {settings.database_url.split('://')[0]}; Ctrl-C to stop")
     asyncio.run(run())

@@ -84,6 +84,15 @@ class Settings(BaseSettings):
     outreach_horizon_minutes: int = Field(default=120, gt=0)
     outreach_no_answer_minutes: int = Field(default=20, gt=0)
 
+    # Integrations (issue 17): webhooks out; see app/integrations/ and the README's event catalogue.
+    webhook_allow_private_addresses: bool = False  # loopback/private receivers (tests, a WMS on the same network)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_batch_size: int = Field(default=50, gt=0)
+    webhook_send_lease_seconds: float = Field(default=120.0, gt=0)
+    webhook_secret_overlap_hours: float = Field(default=24.0, ge=0)
+    webhook_warn_after_hours: float = Field(default=24.0, gt=0)
+    webhook_disable_after_days: float = Field(default=5.0, gt=0)
+
     # Access vault (issue 5): the first key encrypts, every key decrypts (rotation); see `detour access-rekey`.
     access_encryption_keys: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [DEFAULT_ACCESS_KEY])
     access_reveal_margin_minutes: int = Field(default=15, ge=0)

@@ -20,6 +20,7 @@ from app.api.schema import build_schema
 from app.api.view import DetourGraphQL
 from app.config import Settings, get_settings
 from app.logs import configure_logging, request_id_var
+from app.integrations.dispatcher import run_forever as run_webhooks
 from app.integrations.gps import gps_routes
 from app.outreach.pages import page_routes
 from app.outreach.webhooks import twilio_routes
@@ -92,12 +93,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         outbox_stop, outbox_task = asyncio.Event(), None
         if settings.worker_in_process:
             outbox_task = asyncio.create_task(OutboxWorker(runtime).run_forever(outbox_stop), name="outbox-worker")
+            webhook_task = asyncio.create_task(run_webhooks(runtime, outbox_stop), name="webhook-dispatcher")
         try:
             yield
         finally:
             outbox_stop.set()
             if outbox_task is not None:
                 await outbox_task
+                await webhook_task
             solver_warmup.cancel()
             if owned:
                 runtime.solver_pool.close()

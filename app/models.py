@@ -7,6 +7,7 @@ from app.analytics.models import ExceptionArea, StopFact
 from app.customers.models import Customer
 from app.delivery_exceptions.models import DeliveryException, ExceptionEvent
 from app.integrations.models import ApiKey, GpsDevice, IntegrationEvent
+from app.integrations.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
 from app.outreach.models import (
     CustomerResponse, LinkTokenUse, Notification, OptOut, OutreachSequence, OutreachSequenceRun, PushDevice,
 )
@@ -23,5 +24,5 @@ __all__ = [
     "Alternative", "ApiKey", "GpsDevice", "IntegrationEvent", "Neighbor", "OneTimeCode", "PickupPoint", "SafePlace", "TenantPolicy",
     "Customer", "DeliveryAttempt", "DeliveryException", "ExceptionArea", "Depot", "DriverLastPosition", "DriverPosition",
     "ExceptionEvent", "CustomerResponse", "LinkTokenUse", "Notification", "OptOut", "OutreachSequence",
-    "OutreachSequenceRun", "PushDevice", "Parcel", "Route", "RouteEvent", "RoutePlan", "Stop", "StopFact", "Tenant", "User", "UserDepot", "Vehicle", "metadata",
+    "OutreachSequenceRun", "PushDevice", "Parcel", "Route", "RouteEvent", "RoutePlan", "Stop", "StopFact", "Tenant", "User", "UserDepot", "Vehicle", "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookMessage", "metadata",
 ]

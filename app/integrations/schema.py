@@ -7,6 +7,7 @@ from app.api.common import as_changed, as_payload, parse_id, payload_type
 from app.api.context import Info
 from app.integrations import api_keys, flows
 from app.integrations.permissions import IsSupervisor
+from app.integrations.webhook_schema import WebhookMutation, WebhookQuery
 from app.integrations.types import ApiKeyType, CreateApiKeyPayload, GpsDeviceType, RegisterGpsDevicePayload
 
 RevokeApiKeyPayload = payload_type("RevokeApiKeyPayload", "api_key", ApiKeyType)
@@ -31,7 +32,7 @@ class RegisterGpsDeviceInput:
 
 
 @strawberry.type
-class IntegrationQuery:
+class IntegrationQuery(WebhookQuery):
     @strawberry.field(permission_classes=[IsSupervisor], description="Supervisor: the tenant's API keys, newest first.")
     async def api_keys(self, info: Info) -> list[ApiKeyType]:
         rows = await api_keys.list_keys(session=info.context.session, tenant_id=info.context.viewer.tenant_id)
@@ -39,7 +40,7 @@ class IntegrationQuery:
 
 
 @strawberry.type
-class IntegrationMutation:
+class IntegrationMutation(WebhookMutation):
     @strawberry.mutation(permission_classes=[IsSupervisor], description="Supervisor: mint an integrator API key (the secret is shown once).")
     async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreateApiKeyPayload:
         async def work() -> CreateApiKeyPayload:

@@ -110,3 +110,11 @@ class PositionsReported(Event):
     driver_id: int
     route_id: int | None
     accepted: int
+
+
+@dataclass(frozen=True)
+class OperationalAlert(Event):
+    """Something the tenant's supervisors must hear about (e.g. a webhook endpoint that keeps failing); `text` holds no secret."""
+
+    kind: str
+    text: str

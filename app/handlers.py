@@ -8,7 +8,7 @@ from app.access.flows import annotate_access_denied_report
 from app.alternatives.flows import propose_customer_choice, propose_safe_place_fallback
 from app.delivery_exceptions.flows import close_on_delivery
 from app.integrations import catalogue as webhooks_out
-from app.outreach.flows import message_customer_on_report
+from app.outreach.flows import message_customer_on_report, text_supervisors
 from app.replanning.flows import replan_after_alternative
 from app.runtime import HandlerTable, Handlers
 
@@ -23,4 +23,5 @@ EVENT_HANDLERS: HandlerTable = {
     events.AlternativeExecuted: Handlers(in_transaction=(webhooks_out.on_alternative_executed,), after_commit=(replan_after_alternative,)),
     events.RouteChanged: Handlers(),
     events.PositionsReported: Handlers(),
+    events.OperationalAlert: Handlers(in_transaction=(text_supervisors,)),
 }

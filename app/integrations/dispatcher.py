@@ -16,14 +16,13 @@ from sqlmodel import select
 from standardwebhooks.webhooks import Webhook
 
 from app.clock import writing_with
+from app.events import OperationalAlert
 from app.integrations import webhooks
 from app.integrations.addresses import BlockedAddress, ensure_public
 from app.integrations.catalogue import WEBHOOK_CHANNEL
 from app.integrations.models import IntegrationEvent
 from app.integrations.webhook_models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
-from app.outreach.flows import enqueue_sms
 from app.runtime import Runtime, UnitOfWork, unit_of_work
-from app.tenants.models import Role, User
 
 log = logging.getLogger(__name__)
 
@@ -148,16 +147,11 @@ class WebhookDispatcher:
                 "event": "webhook.endpoint_failing", "endpointId": endpoint.id, "tenant": endpoint.tenant_id,
                 "failingSince": endpoint.failing_since.isoformat(),
             })
-            await self._tell_supervisors(uow, endpoint)
-
-    async def _tell_supervisors(self, uow: UnitOfWork, endpoint: WebhookEndpoint) -> None:
-        query = select(User).where(User.tenant_id == endpoint.tenant_id, User.role == Role.SUPERVISOR, User.active)
-        days = self.settings.webhook_disable_after_days
-        text = (f"Detour: webhook endpoint {endpoint.id} ({endpoint.description or 'no description'}) has failed since "
-                f"{endpoint.failing_since:%Y-%m-%d %H:%M} UTC; it will be disabled after {days:g} days of failures.")
-        for supervisor in (await uow.session.exec(query)).all():
-            if supervisor.phone:
-                await enqueue_sms(uow, tenant_id=endpoint.tenant_id, to_phone=supervisor.phone, text=text, purpose="webhook_failing")
+            days = self.settings.webhook_disable_after_days
+            await uow.emit(OperationalAlert(tenant_id=endpoint.tenant_id, kind="webhook_failing", text=(
+                f"Detour: webhook endpoint {endpoint.id} ({endpoint.description or 'no description'}) has failed since "
+                f"{endpoint.failing_since:%Y-%m-%d %H:%M} UTC; it will be disabled after {days:g} days of failures."
+            )))
 
     async def _mark_integration_event(self, uow: UnitOfWork, message_id: int, now: datetime) -> None:
         """A WMS event counts as delivered once every delivery of its message succeeded."""

@@ -93,6 +93,14 @@ class Settings(BaseSettings):
     webhook_warn_after_hours: float = Field(default=24.0, gt=0)
     webhook_disable_after_days: float = Field(default=5.0, gt=0)
 
+    # Request budgets and trusted documents (issue 17): see app/api/cost.py, ratelimit.py, trusted_documents.py.
+    max_query_cost: int = Field(default=2000, gt=0)  # a single document costing more is refused before it runs
+    budget_capacity: int = Field(default=10000, gt=0)  # leaky bucket per API key / user
+    budget_leak_per_second: float = Field(default=100.0, gt=0)
+    budget_redis_url: str | None = None  # default: the broadcast URL when it is Redis, else in process
+    trusted_documents_only: bool = False  # drivers', dispatchers' and supervisors' tokens may only send graphql/ documents
+    trusted_documents_dir: str | None = None  # default: the repository's graphql/
+
     # Access vault (issue 5): the first key encrypts, every key decrypts (rotation); see `detour access-rekey`.
     access_encryption_keys: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [DEFAULT_ACCESS_KEY])
     access_reveal_margin_minutes: int = Field(default=15, ge=0)

@@ -10,6 +10,7 @@ from app.access.types import ACCESS_SCALARS
 from app.alternatives.schema import AlternativeMutation, AlternativeQuery
 from app.analytics.metrics import OperationMetrics
 from app.analytics.schema import AnalyticsQuery
+from app.api.budget import RequestBudget
 from app.api.extensions import log_refusals, schema_extensions
 from app.config import Settings
 from app.customers.schema import CustomerMutation, CustomerQuery
@@ -44,7 +45,7 @@ class DetourSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    extensions = [*schema_extensions(settings), OperationMetrics]
+    extensions = [*schema_extensions(settings), OperationMetrics, RequestBudget]  # RequestBudget: integrations (issue 17)
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
     return DetourSchema(

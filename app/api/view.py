@@ -7,6 +7,7 @@ from strawberry.asgi import GraphQL
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.api.context import Context
+from app.api.trusted_documents import resolve_document_id
 from app.clock import writing_with
 from app.auth.principal import authenticate, bearer_token
 from app.auth.tokens import TokenError
@@ -26,6 +27,10 @@ class DetourGraphQL(GraphQL):
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         with writing_with(self.runtime.clock):  # what resolvers stamp and compare follows the runtime's clock
             await super().__call__(scope, receive, send)
+
+    async def parse_http_body(self, request: Any) -> Any:
+        """Trusted documents (issue 17): a `documentId` stands for the document's text."""
+        return await resolve_document_id(self.runtime.settings, request, await super().parse_http_body(request))
 
     async def get_context(self, request: Any, response: Any) -> Context:
         if isinstance(request, WebSocket):  # authenticated from connection_init, in on_ws_connect

@@ -109,10 +109,13 @@ class WebhookDispatcher:
         async with unit_of_work(self.runtime) as uow:
             now = uow.clock.now()
             delivery = await uow.session.get(WebhookDelivery, delivery_id, with_for_update=True)
-            endpoint = await uow.session.get(WebhookEndpoint, delivery.endpoint_id, with_for_update=True)
+            ok = status_code is not None and 200 <= status_code < 300
+            # the endpoint row is locked only to change its failure state, so successes do not queue on it
+            endpoint = await uow.session.get(WebhookEndpoint, delivery.endpoint_id)
+            if not ok or endpoint.failing_since is not None:
+                await uow.session.refresh(endpoint, with_for_update=True)
             delivery.attempts += 1
             delivery.last_status_code, delivery.claimed_at = status_code, None
-            ok = status_code is not None and 200 <= status_code < 300
             delivery.last_error = None if ok else (error or f"HTTP {status_code}")[:300]
             uow.session.add(WebhookAttempt(
                 delivery_id=delivery.id, attempted_at=now, status_code=status_code, error=delivery.last_error,
@@ -120,7 +123,8 @@ class WebhookDispatcher:
             ))
             if ok:
                 delivery.status, delivery.delivered_at = DeliveryStatus.SUCCEEDED, now
-                endpoint.failing_since, endpoint.warned_at = None, None
+                if endpoint.failing_since is not None:
+                    endpoint.failing_since, endpoint.warned_at = None, None
                 await self._mark_integration_event(uow, delivery.message_id, now)
             elif status_code == 410:
                 delivery.status = DeliveryStatus.FAILED
@@ -133,7 +137,8 @@ class WebhookDispatcher:
                     delivery.next_attempt_at = now + delay
                 await self._endpoint_failing(uow, endpoint, now)
             uow.session.add(delivery)
-            uow.session.add(endpoint)
+            if endpoint in uow.session.dirty:
+                uow.session.add(endpoint)
 
     async def _endpoint_failing(self, uow: UnitOfWork, endpoint: WebhookEndpoint, now: datetime) -> None:
         endpoint.failing_since = endpoint.failing_since or now

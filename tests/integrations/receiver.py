@@ -1,5 +1,6 @@
 """A local webhook receiver on 127.0.0.1: answers with scripted statuses and verifies every request with standardwebhooks."""
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     verified: dict[str, bool]  # secret -> the standardwebhooks verifier accepted it
+    at: float = 0.0  # time.perf_counter() on arrival (benchmarks)
 
 
 @dataclass
@@ -50,7 +52,7 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                receiver.received.append(Received(headers, body, receiver.verify(body, headers)))
+                receiver.received.append(Received(headers, body, receiver.verify(body, headers), time.perf_counter()))
                 answer = receiver.script.popleft() if receiver.script else 200
                 status, extra = answer if isinstance(answer, tuple) else (answer, {})
                 self.send_response(status)

@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     max_query_aliases: int = Field(default=15, gt=0)
     # Fields a document would resolve with every fragment spread expanded (a fragment bomb asks for millions).
     max_query_fields: int = Field(default=2000, gt=0)
+    max_request_bytes: int = Field(default=1_000_000, gt=0)
 
     run_worker_in_process: bool | None = None
     worker_poll_seconds: float = Field(default=1.0, gt=0)
@@ -83,6 +84,17 @@ class Settings(BaseSettings):
     outbox_send_lease_seconds: float = Field(default=120.0, gt=0)
     outreach_horizon_minutes: int = Field(default=120, gt=0)
     outreach_no_answer_minutes: int = Field(default=20, gt=0)
+
+    # Live ETAs from GPS (issue 12): recompute at most this often per route (a stop completion forces one).
+    live_eta_enabled: bool = True
+    live_eta_interval_seconds: int = Field(default=30, ge=0)
+    live_eta_publish_change_seconds: int = Field(default=60, ge=0)
+    late_margin_minutes: int = Field(default=0, ge=0)
+    late_clear_minutes: int = Field(default=10, ge=0, description="hysteresis: a late stop clears only this far inside its window")
+    late_replan_min_stops: int = Field(default=2, ge=2)
+    proximity_radius_m: float = Field(default=150.0, gt=0)
+    proximity_eta_minutes: int = Field(default=3, ge=0)
+    geofence_radius_m: float = Field(default=200.0, gt=0)
 
     # Integrations (issue 17): webhooks out; see app/integrations/ and the README's event catalogue.
     webhook_allow_private_addresses: bool = False  # loopback/private receivers (tests, a WMS on the same network)

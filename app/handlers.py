@@ -9,8 +9,11 @@ from app.alternatives.flows import propose_customer_choice, propose_safe_place_f
 from app.delivery_exceptions.flows import close_on_delivery
 from app.integrations import catalogue as webhooks_out
 from app.outreach.flows import message_customer_on_report, text_supervisors
+from app.outreach.live import message_customer_on_approach
 from app.replanning.flows import replan_after_alternative
+from app.replanning.late_routes import propose_replan_for_late_stops
 from app.runtime import HandlerTable, Handlers
+from app.tracking.geofence import flag_attempt_location
 
 EVENT_HANDLERS: HandlerTable = {
     events.ExceptionReported: Handlers(in_transaction=(annotate_access_denied_report, message_customer_on_report, webhooks_out.on_exception_reported)),
@@ -24,4 +27,7 @@ EVENT_HANDLERS: HandlerTable = {
     events.RouteChanged: Handlers(),
     events.PositionsReported: Handlers(),
     events.OperationalAlert: Handlers(in_transaction=(text_supervisors,)),
+    events.AttemptRecorded: Handlers(in_transaction=(flag_attempt_location,)),
+    events.StopsRunningLate: Handlers(after_commit=(propose_replan_for_late_stops,)),
+    events.StopApproaching: Handlers(in_transaction=(message_customer_on_approach,)),
 }

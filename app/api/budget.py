@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from graphql import ExecutionResult, GraphQLError, OperationType
+from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 
 from app.api.cost import document_cost
@@ -28,7 +29,8 @@ class RequestBudget(SchemaExtension):
         context = execution.context
         response = getattr(context, "response", None)
         principal = getattr(context, "principal", None)
-        if execution.graphql_document is None or not hasattr(response, "headers") or execution.operation_type is OperationType.SUBSCRIPTION:
+        over_http = hasattr(response, "headers") and not isinstance(getattr(context, "request", None), WebSocket)
+        if execution.graphql_document is None or not over_http or execution.operation_type is OperationType.SUBSCRIPTION:
             yield
             return
         settings = context.runtime.settings

@@ -15,7 +15,7 @@ from app.api.ratelimit import bucket_for
 from app.api.trusted_documents import is_trusted
 from app.tenants.models import Role
 
-FIRST_PARTY = frozenset({Role.DRIVER, Role.DISPATCHER, Role.SUPERVISOR})
+FIRST_PARTY = frozenset({Role.DRIVER, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
 
 
 def _refuse(execution_context: Any, message: str, code: str, **extra: Any) -> None:

@@ -18,20 +18,23 @@ from app.customers.schema import CustomerMutation, CustomerQuery
 from app.delivery_exceptions.schema import ExceptionMutation, ExceptionQuery
 from app.integrations.schema import IntegrationMutation, IntegrationQuery
 from app.outreach.schema import OutreachMutation, OutreachQuery
+from app.planning.edit_schema import DayEditMutation
+from app.planning.schema import PlanningMutation
 from app.realtime.schema import RealtimeSubscription
 from app.replanning.schema import ReplanningMutation, ReplanningQuery
 from app.routes.schema import RouteMutation, RouteQuery
+from app.tenants.admin_schema import AdminMutation, AdminQuery
 from app.tenants.schema import TenantQuery
 from app.tracking.schema import TrackingMutation, TrackingQuery
 
 
 @strawberry.type
-class Query(TenantQuery, RouteQuery, ExceptionQuery, TrackingQuery, CustomerQuery, AnalyticsQuery, AccessQuery, ReplanningQuery, AlternativeQuery, OutreachQuery, IntegrationQuery):
+class Query(TenantQuery, RouteQuery, ExceptionQuery, TrackingQuery, CustomerQuery, AnalyticsQuery, AccessQuery, ReplanningQuery, AlternativeQuery, OutreachQuery, AdminQuery, IntegrationQuery):
     pass
 
 
 @strawberry.type
-class Mutation(RouteMutation, ExceptionMutation, TrackingMutation, CustomerMutation, AccessMutation, ReplanningMutation, AlternativeMutation, OutreachMutation, IntegrationMutation):
+class Mutation(RouteMutation, ExceptionMutation, TrackingMutation, CustomerMutation, AccessMutation, ReplanningMutation, AlternativeMutation, OutreachMutation, AdminMutation, PlanningMutation, DayEditMutation, IntegrationMutation):
     pass
 
 

@@ -55,6 +55,16 @@ class IsDriverOrStaff(_HasRole):
     roles = frozenset({Role.DRIVER, Role.DISPATCHER, Role.SUPERVISOR})
 
 
+class IsAdministrator(_HasRole):
+    message = "only admins and supervisors can administer the tenant"
+    roles = frozenset({Role.ADMIN, Role.SUPERVISOR})
+
+
+class MayImportPlans(_HasRole):
+    message = "only integrators, dispatchers, supervisors and admins can import route plans"
+    roles = frozenset({Role.INTEGRATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
+
+
 def scopes_bind(principal: Principal) -> bool:
     """Integrators (API keys and integrator tokens) hold only their scopes; a token naming scopes is held to them too."""
     return principal.role is Role.INTEGRATOR or bool(principal.scopes)

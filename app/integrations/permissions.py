@@ -4,10 +4,10 @@ from app.tenants.models import Role
 
 
 class IsSupervisor(_HasRole):
-    message = "only supervisors can manage API keys and GPS devices"
-    roles = frozenset({Role.SUPERVISOR})
+    message = "only supervisors and admins can manage API keys and GPS devices"
+    roles = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 
 class IsSupervisorOrIntegrator(_HasRole):
-    message = "only supervisors and integrators can manage webhooks"
-    roles = frozenset({Role.SUPERVISOR, Role.INTEGRATOR})
+    message = "only supervisors, admins and integrators can manage webhooks"
+    roles = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATOR})

@@ -1,7 +1,7 @@
 """integrations: API keys, GPS devices, webhook endpoints, messages, deliveries and attempts
 
 Revision ID: integrations_0008
-Revises: 0008_eta
+Revises: 0008_onboard
 Create Date: 2026-12-01 00:00:00
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'integrations_0008'
-down_revision: str | None = '0008_eta'
+down_revision: str | None = '0008_onboard'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -76,6 +76,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
+    from app.auth.scopes import ALL_SCOPES
     from app.auth.tokens import Claims, issue_token
     from app.bootstrap import bootstrap
     from app.seed import DEMO_SLUG
@@ -104,7 +105,8 @@ def cmd_token(args: argparse.Namespace) -> int:
     if user is None:
         print(f"no such user in tenant {args.tenant!r}; run `detour seed` first (tenant {DEMO_SLUG!r})", file=sys.stderr)
         return 1
-    print(issue_token(settings, Claims(user_id=user.id, tenant_id=user.tenant_id, role=user.role), ttl_seconds=args.ttl))
+    scopes = frozenset(args.scope or (ALL_SCOPES if user.role is Role.INTEGRATOR else ()))
+    print(issue_token(settings, Claims(user_id=user.id, tenant_id=user.tenant_id, role=user.role, scopes=scopes), ttl_seconds=args.ttl))
     return 0
 
 
@@ -136,12 +138,32 @@ def cmd_access_rekey(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_apikey(args: argparse.Namespace) -> int:
+    from app.bootstrap import bootstrap
+    from app.errors import DomainError
+    from app.integrations.cli import run
+
+    async def go() -> tuple[int, str]:
+        runtime = bootstrap(get_settings())
+        try:
+            return await run(runtime, args)
+        except DomainError as error:
+            return 1, error.message
+        finally:
+            await runtime.engine.dispose()
+
+    code, text = asyncio.run(go())
+    print(text, file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     import signal
 
     from app.logs import configure_logging
     from app.outreach.worker import OutboxWorker
     from app.bootstrap import running
+    from app.integrations.dispatcher import run_forever as run_webhooks
 
     settings = get_settings()
     if not _database_ready(settings):
@@ -154,7 +176,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with running(settings) as runtime:
-            await asyncio.gather(*(OutboxWorker(runtime).run_forever(stop) for _ in range(args.concurrency)))
+            await asyncio.gather(
+                *(OutboxWorker(runtime).run_forever(stop) for _ in range(args.concurrency)),
+                *(run_webhooks(runtime, stop) for _ in range(args.concurrency)),
+            )
 
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -283,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     who.add_argument("--role", choices=["driver", "dispatcher", "supervisor", "integrator"], default="driver")
     token.add_argument("--tenant", default="demo")
     token.add_argument("--ttl", type=int, default=None, help="seconds")
+    token.add_argument("--scope", action="append", help="a scope the token carries (repeat); integrators get all by default")
     token.set_defaults(func=cmd_token)
 
     rekey = sub.add_parser("access-rekey", help="re-encrypt access secrets with the first of DETOUR_ACCESS_ENCRYPTION_KEYS")
@@ -292,6 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     from app.cli_admin import register
 
     register(sub, get_settings)
+
+    from app.integrations.cli import add_parser as add_apikey_parser
+
+    add_apikey_parser(sub, cmd_apikey)
 
     args = parser.parse_args(argv)
     return args.func(args)

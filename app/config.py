@@ -116,6 +116,23 @@ class Settings(BaseSettings):
     proximity_eta_minutes: int = Field(default=3, ge=0)
     geofence_radius_m: float = Field(default=200.0, gt=0)
 
+    # Integrations (issue 17): webhooks out; see app/integrations/ and the README's event catalogue.
+    webhook_allow_private_addresses: bool = False  # loopback/private receivers (tests, a WMS on the same network)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_batch_size: int = Field(default=50, gt=0)
+    webhook_send_lease_seconds: float = Field(default=120.0, gt=0)
+    webhook_secret_overlap_hours: float = Field(default=24.0, ge=0)
+    webhook_warn_after_hours: float = Field(default=24.0, gt=0)
+    webhook_disable_after_days: float = Field(default=5.0, gt=0)
+
+    # Request budgets and trusted documents (issue 17): see app/api/cost.py, ratelimit.py, trusted_documents.py.
+    max_query_cost: int = Field(default=2000, gt=0)  # a single document costing more is refused before it runs
+    budget_capacity: int = Field(default=10000, gt=0)  # leaky bucket per API key / user
+    budget_leak_per_second: float = Field(default=100.0, gt=0)
+    budget_redis_url: str | None = None  # default: the broadcast URL when it is Redis, else in process
+    trusted_documents_only: bool = False  # drivers', dispatchers' and supervisors' tokens may only send graphql/ documents
+    trusted_documents_dir: str | None = None  # default: the repository's graphql/
+
     # Access vault (issue 5): the first key encrypts, every key decrypts (rotation); see `detour access-rekey`.
     access_encryption_keys: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [DEFAULT_ACCESS_KEY])
     access_reveal_margin_minutes: int = Field(default=15, ge=0)

@@ -113,6 +113,14 @@ class PositionsReported(Event):
 
 
 @dataclass(frozen=True)
+class OperationalAlert(Event):
+    """Something the tenant's supervisors must hear about (e.g. a webhook endpoint that keeps failing); `text` holds no secret."""
+
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
 class StopsRunningLate(Event):
     """Live ETAs say several stops of one route will miss their windows: one replan proposal, not a storm."""
 

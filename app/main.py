@@ -23,6 +23,8 @@ from app.config import Settings, get_settings
 from app.logs import configure_logging, request_id_var
 from app.demo.phone import phone_routes
 from app.demo.running import demo_clock, run_demo
+from app.integrations.dispatcher import run_forever as run_webhooks
+from app.integrations.gps import gps_routes
 from app.outreach.pages import page_routes
 from app.outreach.webhooks import twilio_routes
 from app.outreach.worker import OutboxWorker
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         outbox_stop, outbox_task = asyncio.Event(), None
         if settings.worker_in_process:
             outbox_task = asyncio.create_task(OutboxWorker(runtime).run_forever(outbox_stop), name="outbox-worker")
+            webhook_task = asyncio.create_task(run_webhooks(runtime, outbox_stop), name="webhook-dispatcher")
         demo_http, demo_task = None, None
         if simulate:
             demo_http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.public_base_url)
@@ -110,6 +113,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 await demo_http.aclose()
             if outbox_task is not None:
                 await outbox_task
+                await webhook_task
             solver_warmup.cancel()
             if owned:
                 runtime.solver_pool.close()
@@ -125,6 +129,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             *twilio_routes(runtime),
             *page_routes(runtime),
             *phone_routes(runtime),
+            *gps_routes(runtime),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

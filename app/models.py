@@ -6,7 +6,8 @@ from app.alternatives.models import Alternative, Neighbor, OneTimeCode, PickupPo
 from app.analytics.models import ExceptionArea, StopFact
 from app.customers.models import Customer
 from app.delivery_exceptions.models import DeliveryException, ExceptionEvent
-from app.integrations.models import IntegrationEvent
+from app.integrations.models import ApiKey, GpsDevice, IntegrationEvent
+from app.integrations.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
 from app.outreach.models import (
     CustomerResponse, InboundMessage, LinkTokenUse, Notification, OptOut, OutreachSequence, OutreachSequenceRun, PushDevice,
 )
@@ -20,8 +21,9 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "AccessAuditEntry", "AccessGrant", "AccessProfile",
-    "Alternative", "IntegrationEvent", "Neighbor", "OneTimeCode", "PickupPoint", "SafePlace", "TenantPolicy",
+    "Alternative", "ApiKey", "GpsDevice", "IntegrationEvent", "Neighbor", "OneTimeCode", "PickupPoint", "SafePlace", "TenantPolicy",
     "Customer", "DeliveryAttempt", "LateRouteProposal", "RouteLiveState", "StopLiveState", "DeliveryException", "ExceptionArea", "Depot", "DriverLastPosition", "DriverPosition",
     "ExceptionEvent", "CustomerResponse", "InboundMessage", "LinkTokenUse", "Notification", "OptOut", "OutreachSequence",
-    "OutreachSequenceRun", "PushDevice", "Parcel", "Route", "RouteEvent", "RoutePlan", "Stop", "StopFact", "Tenant", "User", "UserDepot", "Vehicle", "metadata",
+    "OutreachSequenceRun", "PushDevice", "Parcel", "Route", "RouteEvent", "RoutePlan", "Stop", "StopFact", "Tenant", "User", "UserDepot", "Vehicle",
+    "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookMessage", "metadata",
 ]

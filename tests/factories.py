@@ -9,6 +9,7 @@ import httpx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.clock import writing_with
+from app.auth.scopes import ALL_SCOPES
 from app.auth.tokens import Claims, issue_token
 from app.customers.models import Customer
 from app.routes.models import Parcel, Route, RouteStatus, Stop, Vehicle
@@ -98,8 +99,11 @@ class Factory:
         async with self._writing() as session:
             session.add(UserDepot(user_id=user.id, depot_id=depot_id))
 
-    def token(self, user: User, **kwargs: object) -> str:
-        return issue_token(self.runtime.settings, Claims(user_id=user.id, tenant_id=user.tenant_id, role=user.role), **kwargs)
+    def token(self, user: User, *, scopes: frozenset[str] | None = None, **kwargs: object) -> str:
+        """A JWT; integrators get every scope unless told otherwise (their scopes bind, see app/auth/permissions.py)."""
+        if scopes is None:
+            scopes = ALL_SCOPES if user.role is Role.INTEGRATOR else frozenset()
+        return issue_token(self.runtime.settings, Claims(user_id=user.id, tenant_id=user.tenant_id, role=user.role, scopes=scopes), **kwargs)
 
 
 async def gql(client: httpx.AsyncClient, query: str, variables: dict | None = None, *, token: str | None = None) -> dict:

@@ -26,7 +26,8 @@ from app.analytics.types import (
 )
 from app.api.common import parse_id
 from app.api.context import Info
-from app.auth.permissions import IsStaff
+from app.auth import scopes
+from app.auth.permissions import RequiresScope, IsStaff
 from app.delivery_exceptions.types import ExceptionKindType
 from app.errors import DomainError
 
@@ -151,6 +152,6 @@ def _scope(info: Info, criteria: AnalyticsFilterInput) -> service.Scope:
 
 @strawberry.type
 class AnalyticsQuery:
-    @strawberry.field(permission_classes=[IsStaff], description="Dispatchers and supervisors: exception analytics of your tenant.")
+    @strawberry.field(permission_classes=[RequiresScope(scopes.ANALYTICS_READ), IsStaff], description="Dispatchers and supervisors: exception analytics of your tenant.")
     def analytics(self, info: Info, filter: AnalyticsFilterInput) -> Analytics:
         return Analytics(scope=_scope(info, filter))

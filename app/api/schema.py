@@ -10,11 +10,13 @@ from app.access.types import ACCESS_SCALARS
 from app.alternatives.schema import AlternativeMutation, AlternativeQuery
 from app.analytics.metrics import OperationMetrics
 from app.analytics.schema import AnalyticsQuery
+from app.api.budget import RequestBudget
 from app.api.scalars import INPUT_SCALARS
 from app.api.extensions import log_errors, schema_extensions
 from app.config import Settings
 from app.customers.schema import CustomerMutation, CustomerQuery
 from app.delivery_exceptions.schema import ExceptionMutation, ExceptionQuery
+from app.integrations.schema import IntegrationMutation, IntegrationQuery
 from app.outreach.schema import OutreachMutation, OutreachQuery
 from app.planning.edit_schema import DayEditMutation
 from app.planning.schema import PlanningMutation
@@ -27,12 +29,12 @@ from app.tracking.schema import TrackingMutation, TrackingQuery
 
 
 @strawberry.type
-class Query(TenantQuery, RouteQuery, ExceptionQuery, TrackingQuery, CustomerQuery, AnalyticsQuery, AccessQuery, ReplanningQuery, AlternativeQuery, OutreachQuery, AdminQuery):
+class Query(TenantQuery, RouteQuery, ExceptionQuery, TrackingQuery, CustomerQuery, AnalyticsQuery, AccessQuery, ReplanningQuery, AlternativeQuery, OutreachQuery, AdminQuery, IntegrationQuery):
     pass
 
 
 @strawberry.type
-class Mutation(RouteMutation, ExceptionMutation, TrackingMutation, CustomerMutation, AccessMutation, ReplanningMutation, AlternativeMutation, OutreachMutation, AdminMutation, PlanningMutation, DayEditMutation):
+class Mutation(RouteMutation, ExceptionMutation, TrackingMutation, CustomerMutation, AccessMutation, ReplanningMutation, AlternativeMutation, OutreachMutation, AdminMutation, PlanningMutation, DayEditMutation, IntegrationMutation):
     pass
 
 
@@ -47,7 +49,7 @@ class DetourSchema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    extensions = [*schema_extensions(settings), OperationMetrics]
+    extensions = [*schema_extensions(settings), OperationMetrics, RequestBudget]  # RequestBudget: integrations (issue 17)
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
     return DetourSchema(

@@ -12,9 +12,12 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from app.api.context import Context
 from app.api.sockets import PRINCIPAL_FULL_CODE, PROCESS_FULL_CLOSE_CODE, SocketLimiter, SocketSlot
+from app.api.trusted_documents import resolve_document_id
 from app.clock import writing_with
 from app.auth.principal import authenticate, bearer_token
 from app.auth.tokens import TokenError
+from app.integrations.flows import authenticate_api_key
+from app.integrations.api_keys import ApiKeyError, looks_like_api_key
 from app.logs import request_id_var, tenant_var
 from app.realtime.context import SocketContext
 from app.realtime.socket_auth import authenticate_socket
@@ -77,6 +80,10 @@ class DetourGraphQL(GraphQL):
         except RecursionError:
             raise HTTPException(400, "the request body nests too deep") from None
 
+    async def parse_http_body(self, request: Any) -> Any:
+        """Trusted documents (issue 17): a `documentId` stands for the document's text."""
+        return await resolve_document_id(self.runtime.settings, request, await super().parse_http_body(request))
+
     async def get_context(self, request: Any, response: Any) -> Context:
         if isinstance(request, WebSocket):  # authenticated from connection_init, in on_ws_connect
             return SocketContext(
@@ -91,9 +98,12 @@ class DetourGraphQL(GraphQL):
         if token is None:
             return context
         try:
-            context.principal = await authenticate(context.session, self.runtime.settings, token)
+            if looks_like_api_key(token):  # integrations: an integrator API key instead of a JWT
+                context.principal = await authenticate_api_key(self.runtime, token)
+            else:
+                context.principal = await authenticate(context.session, self.runtime.settings, token)
             tenant_var.set(context.principal.tenant_id)
-        except TokenError as error:
+        except (TokenError, ApiKeyError) as error:
             context.auth_error = str(error)
         return context
 

@@ -1,9 +1,11 @@
 """Permission classes for fields: who may call what, with a stable error code."""
+from functools import cache
 from typing import Any
 
 from strawberry.exceptions import StrawberryGraphQLError
 from strawberry.permission import BasePermission
 
+from app.auth.principal import Principal
 from app.tenants.models import Role
 
 
@@ -61,3 +63,24 @@ class IsAdministrator(_HasRole):
 class MayImportPlans(_HasRole):
     message = "only integrators, dispatchers, supervisors and admins can import route plans"
     roles = frozenset({Role.INTEGRATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
+
+
+def scopes_bind(principal: Principal) -> bool:
+    """Integrators (API keys and integrator tokens) hold only their scopes; a token naming scopes is held to them too."""
+    return principal.role is Role.INTEGRATOR or bool(principal.scopes)
+
+
+class _HasScope(BasePermission):
+    scope: str = ""
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        principal = _require_principal(info)
+        return not scopes_bind(principal) or self.scope in principal.scopes
+
+
+@cache
+def RequiresScope(scope: str) -> type[BasePermission]:  # noqa: N802 - reads as a class in permission_classes
+    """A permission class demanding `scope` from callers whose scopes bind (see scopes_bind)."""
+    return type(f"RequiresScope[{scope}]", (_HasScope,), {
+        "scope": scope, "message": f"missing scope {scope}", "error_extensions": {"code": "FORBIDDEN", "missingScope": scope},
+    })

@@ -17,6 +17,7 @@ class Principal:
     role: Role
     scopes: frozenset[str]
     depot_ids: frozenset[int] | None = None  # None: every depot of the tenant
+    api_key_id: int | None = None  # set when the caller used an integrator API key
 
     @property
     def is_driver(self) -> bool:

@@ -5,7 +5,8 @@ import strawberry
 
 from app.api.common import MutationError, as_payload, parse_id
 from app.api.context import Info
-from app.auth.permissions import IsAuthenticated, IsStaffOrIntegrator
+from app.auth import scopes
+from app.auth.permissions import RequiresScope, IsAuthenticated, IsStaffOrIntegrator
 from app.customers import service
 from app.customers.service import CustomerData
 from app.customers.types import CustomerType
@@ -36,7 +37,7 @@ class UpsertCustomerPayload:
 
 @strawberry.type
 class CustomerQuery:
-    @strawberry.field(permission_classes=[IsAuthenticated, IsStaffOrIntegrator])
+    @strawberry.field(permission_classes=[IsAuthenticated, IsStaffOrIntegrator, RequiresScope(scopes.CUSTOMERS_READ)])
     async def customer(self, info: Info, id: strawberry.ID) -> CustomerType | None:
         try:
             customer = await info.context.loaders.customer.load(parse_id(id, "customer"))
@@ -47,7 +48,7 @@ class CustomerQuery:
 
 @strawberry.type
 class CustomerMutation:
-    @strawberry.mutation(permission_classes=[IsStaffOrIntegrator], description="Create or update a customer by the CRM's reference.")
+    @strawberry.mutation(permission_classes=[IsStaffOrIntegrator, RequiresScope(scopes.CUSTOMERS_WRITE)], description="Create or update a customer by the CRM's reference.")
     async def upsert_customer(self, info: Info, input: UpsertCustomerInput) -> UpsertCustomerPayload:
         async def work() -> UpsertCustomerPayload:
             data = CustomerData(**{k: getattr(input, k) for k in CustomerData.__dataclass_fields__})

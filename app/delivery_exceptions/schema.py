@@ -15,7 +15,8 @@ from app.api.common import (
     parse_id,
 )
 from app.api.context import Info
-from app.auth.permissions import IsAuthenticated, IsDriver, IsDriverOrStaff, IsStaff
+from app.auth import scopes
+from app.auth.permissions import RequiresScope, IsAuthenticated, IsDriver, IsDriverOrStaff, IsStaff
 from app.delivery_exceptions import flows, service
 from app.delivery_exceptions.flows import ExceptionReport
 from app.delivery_exceptions.models import DeliveryException
@@ -99,7 +100,7 @@ async def _changed(change: Callable[[], Awaitable[DeliveryException]]) -> Except
 
 @strawberry.type
 class ExceptionQuery:
-    @strawberry.field(permission_classes=[IsAuthenticated], description="One exception, if you may see it.")
+    @strawberry.field(permission_classes=[IsAuthenticated, RequiresScope(scopes.EXCEPTIONS_READ)], description="One exception, if you may see it.")
     async def exception(self, info: Info, id: strawberry.ID) -> DeliveryExceptionType | None:
         try:
             exception_id = parse_id(id, "exception")
@@ -108,7 +109,7 @@ class ExceptionQuery:
         exc = await service.get_visible(session=info.context.session, principal=info.context.viewer, exception_id=exception_id)
         return DeliveryExceptionType.from_row(exc) if exc else None
 
-    @strawberry.field(permission_classes=[IsAuthenticated], description="Exceptions you may see, newest first.")
+    @strawberry.field(permission_classes=[IsAuthenticated, RequiresScope(scopes.EXCEPTIONS_READ)], description="Exceptions you may see, newest first.")
     async def exceptions(
         self, info: Info, filter: ExceptionFilterInput | None = None, first: int = 20, after: str | None = None
     ) -> Connection[DeliveryExceptionType]:
@@ -144,27 +145,27 @@ class ExceptionMutation:
 
         return await as_payload(ReportExceptionPayload, work)
 
-    @strawberry.mutation(permission_classes=[IsStaff], description="Dispatcher: take the exception to work on.")
+    @strawberry.mutation(permission_classes=[RequiresScope(scopes.EXCEPTIONS_WRITE), IsStaff], description="Dispatcher: take the exception to work on.")
     async def acknowledge_exception(self, info: Info, input: AcknowledgeExceptionInput) -> ExceptionPayload:
         return await _changed(lambda: flows.acknowledge_exception(
             info.context.runtime, info.context.viewer,
             exception_id=parse_id(input.id, "exception"), expected_version=input.expected_version,
         ))
 
-    @strawberry.mutation(permission_classes=[IsStaff], description="Dispatcher: move the exception along its lifecycle.")
+    @strawberry.mutation(permission_classes=[RequiresScope(scopes.EXCEPTIONS_WRITE), IsStaff], description="Dispatcher: move the exception along its lifecycle.")
     async def update_exception_status(self, info: Info, input: UpdateExceptionStatusInput) -> ExceptionPayload:
         return await _changed(lambda: flows.update_exception_status(
             info.context.runtime, info.context.viewer, exception_id=parse_id(input.id, "exception"),
             expected_version=input.expected_version, status=input.status, note=input.note,
         ))
 
-    @strawberry.mutation(permission_classes=[IsDriverOrStaff], description="Add a note to the exception's timeline.")
+    @strawberry.mutation(permission_classes=[RequiresScope(scopes.EXCEPTIONS_WRITE), IsDriverOrStaff], description="Add a note to the exception's timeline.")
     async def add_exception_note(self, info: Info, input: AddExceptionNoteInput) -> ExceptionPayload:
         return await _changed(lambda: flows.add_exception_note(
             info.context.runtime, info.context.viewer, exception_id=parse_id(input.id, "exception"), note=input.note
         ))
 
-    @strawberry.mutation(permission_classes=[IsStaff], description="Dispatcher: close the exception with its outcome.")
+    @strawberry.mutation(permission_classes=[RequiresScope(scopes.EXCEPTIONS_WRITE), IsStaff], description="Dispatcher: close the exception with its outcome.")
     async def resolve_exception(self, info: Info, input: ResolveExceptionInput) -> ExceptionPayload:
         return await _changed(lambda: flows.resolve_exception(
             info.context.runtime, info.context.viewer, exception_id=parse_id(input.id, "exception"),

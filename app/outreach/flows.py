@@ -2,12 +2,14 @@
 import uuid
 from datetime import datetime, timedelta
 
+from sqlmodel import select
+
 from app.auth.principal import Principal
 from app.customers.models import Customer
 from app.delivery_exceptions import service as exceptions
 from app.delivery_exceptions.models import DeliveryException, ExceptionKind
 from app.errors import DomainError, ErrorCode, invalid
-from app.events import ExceptionReported
+from app.events import ExceptionReported, OperationalAlert
 from app.outreach.answers import attach_earlier_answer
 from app.outreach import service
 from app.outreach.links import LINK_MARKER
@@ -23,7 +25,7 @@ from app.outreach.templates import render
 from app.realtime.bus import Notice
 from app.routes.models import Stop
 from app.runtime import Runtime, UnitOfWork, unit_of_work
-from app.tenants.models import Tenant
+from app.tenants.models import Role, Tenant, User
 
 OUTBOX_CHANNEL = "detour.outbox"
 # A live ETA past the window (tracking) is told to the customer before the window closes, with the options.
@@ -176,3 +178,11 @@ async def message_customer(runtime: Runtime, principal: Principal, *, exception_
             uow, tenant_id=exc.tenant_id, to_phone=customer.phone, text=body, purpose="dispatcher",
             customer_id=customer.id, exception_id=exc.id, stop_id=stop.id,
         )
+
+
+async def text_supervisors(uow: UnitOfWork, event: OperationalAlert) -> None:
+    """An SMS to each active supervisor of the tenant with a phone, in the alert's transaction."""
+    query = select(User).where(User.tenant_id == event.tenant_id, User.role == Role.SUPERVISOR, User.active)
+    for supervisor in (await uow.session.exec(query)).all():
+        if supervisor.phone:
+            await enqueue_sms(uow, tenant_id=event.tenant_id, to_phone=supervisor.phone, text=event.text, purpose=event.kind[:40])

@@ -5,7 +5,8 @@ import strawberry
 
 from app.api.common import MutationError, as_payload, parse_id
 from app.api.context import Info
-from app.auth.permissions import IsAuthenticated, IsDriver
+from app.auth import scopes
+from app.auth.permissions import RequiresScope, IsAuthenticated, IsDriver
 from app.errors import DomainError
 from app.routes import flows, service
 from app.routes.flows import AttemptReport
@@ -54,13 +55,13 @@ class RouteQuery:
         route = await service.route_for_driver_day(session=info.context.session, principal=info.context.viewer, day=date)
         return RouteType.from_row(route) if route else None
 
-    @strawberry.field(permission_classes=[IsAuthenticated])
+    @strawberry.field(permission_classes=[IsAuthenticated, RequiresScope(scopes.ROUTES_READ)])
     async def route(self, info: Info, id: strawberry.ID) -> RouteType | None:
         route_id = _id_or_none(id, "route")
         route = route_id and await service.get_visible_route(session=info.context.session, principal=info.context.viewer, route_id=route_id)
         return RouteType.from_row(route) if route else None
 
-    @strawberry.field(permission_classes=[IsAuthenticated])
+    @strawberry.field(permission_classes=[IsAuthenticated, RequiresScope(scopes.ROUTES_READ)])
     async def stop(self, info: Info, id: strawberry.ID) -> StopType | None:
         stop_id = _id_or_none(id, "stop")
         found = stop_id and await service.get_visible_stop(session=info.context.session, principal=info.context.viewer, stop_id=stop_id)

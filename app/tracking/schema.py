@@ -6,7 +6,8 @@ import strawberry
 
 from app.api.common import MutationError, as_payload, parse_id
 from app.api.context import Info
-from app.auth.permissions import IsDriver, IsStaff, IsStaffOrIntegrator
+from app.auth import scopes
+from app.auth.permissions import RequiresScope, IsDriver, IsStaff, IsStaffOrIntegrator
 from app.auth.principal import may_see_depot
 from app.tracking import flows, service
 from app.tracking.service import Fix
@@ -38,7 +39,7 @@ class ReportPositionsPayload:
 
 @strawberry.type
 class TrackingQuery:
-    @strawberry.field(permission_classes=[IsStaffOrIntegrator], description="Last known position of each driver of a depot today.")
+    @strawberry.field(permission_classes=[IsStaffOrIntegrator, RequiresScope(scopes.POSITIONS_READ)], description="Last known position of each driver of a depot today.")
     async def driver_positions(self, info: Info, depot_id: strawberry.ID) -> list[DriverPositionType]:
         depot = await info.context.loaders.depot.load(parse_id(depot_id, "depot", "depotId"))
         if depot is None or not may_see_depot(info.context.viewer, depot.id):

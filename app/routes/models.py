@@ -92,6 +92,8 @@ class Stop(SQLModel, table=True):
     window_start: datetime = Field(sa_type=UTCDateTime)
     window_end: datetime = Field(sa_type=UTCDateTime)
     planned_eta: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    live_eta: datetime | None = Field(default=None, sa_type=UTCDateTime, description="ETA from the driver's last GPS fix")
+    live_eta_at: datetime | None = Field(default=None, sa_type=UTCDateTime, description="when live_eta was computed")
     service_seconds: int = Field(default=180, ge=0)
     status: StopStatus = Field(default=StopStatus.PENDING, sa_type=StrEnumType(StopStatus))
     attempts: int = Field(default=0, ge=0)

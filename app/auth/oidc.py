@@ -7,7 +7,7 @@ import jwt
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.auth.tokens import TokenError
+from app.auth.tokens import TokenError, verified
 from app.config import Settings
 from app.tenants.models import SubjectClaim, Tenant, User
 
@@ -76,17 +76,7 @@ async def tenant_for_issuer(session: AsyncSession, issuer: str) -> Tenant | None
 async def oidc_user(session: AsyncSession, tenant: Tenant, token: str, keys: JwksKeys) -> tuple[User, frozenset[str]]:
     """The active Detour user the provider's token names, with the token's scopes; TokenError otherwise."""
     key = await keys.signing_key(await keys.jwks_url(tenant), token)
-    try:
-        claims = jwt.decode(
-            token, key, algorithms=ALGORITHMS, audience=tenant.oidc_audience, issuer=tenant.oidc_issuer,
-            options={"require": ["exp", "iss", "aud"]},
-        )
-    except jwt.ExpiredSignatureError:
-        raise TokenError("token expired") from None
-    except jwt.InvalidAudienceError:
-        raise TokenError("token has the wrong audience") from None
-    except jwt.PyJWTError:
-        raise TokenError("token is malformed or its signature is invalid") from None
+    claims = verified(token, key, algorithms=ALGORITHMS, audience=tenant.oidc_audience, issuer=tenant.oidc_issuer, require=["exp", "iss", "aud"])
     claim = tenant.oidc_subject_claim
     subject = claims.get(claim.value)
     if not isinstance(subject, str) or not subject:

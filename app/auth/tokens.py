@@ -1,6 +1,7 @@
 """JWT bearer tokens: HS256 by default, RS256 when a public key is configured."""
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import jwt
 
@@ -41,18 +42,10 @@ def issue_token(settings: Settings, claims: Claims, *, ttl_seconds: int | None =
     return jwt.encode(payload, settings.jwt_secret, algorithm="HS256")
 
 
-def decode_token(settings: Settings, token: str, *, audience: str | None = None) -> Claims:
-    """Verify signature, expiry, issuer and audience, and return the claims."""
-    key = settings.jwt_public_key or settings.jwt_secret
+def verified(token: str, key: Any, *, algorithms: list[str], audience: str | None, issuer: str | None, require: list[str]) -> dict[str, Any]:
+    """The token's claims once signature, expiry, issuer and audience check out; TokenError saying which did not."""
     try:
-        payload = jwt.decode(
-            token,
-            key,
-            algorithms=[settings.jwt_algorithm],
-            audience=audience or settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-            options={"require": ["exp", "iss", "aud", "sub"]},
-        )
+        return jwt.decode(token, key, algorithms=algorithms, audience=audience, issuer=issuer, options={"require": require})
     except jwt.ExpiredSignatureError:
         raise TokenError("token expired") from None
     except jwt.InvalidAudienceError:
@@ -61,6 +54,15 @@ def decode_token(settings: Settings, token: str, *, audience: str | None = None)
         raise TokenError("token has the wrong issuer") from None
     except jwt.PyJWTError:
         raise TokenError("token is malformed or its signature is invalid") from None
+
+
+def decode_token(settings: Settings, token: str, *, audience: str | None = None) -> Claims:
+    """Verify signature, expiry, issuer and audience, and return the claims."""
+    key = settings.jwt_public_key or settings.jwt_secret
+    payload = verified(
+        token, key, algorithms=[settings.jwt_algorithm], audience=audience or settings.jwt_audience, issuer=settings.jwt_issuer,
+        require=["exp", "iss", "aud", "sub"],
+    )
     try:
         return Claims(
             user_id=int(payload["sub"]),

@@ -4,10 +4,8 @@ import strawberry
 from app.api.common import MutationError, as_changed, as_payload, parse_id, payload_type
 from app.api.context import Info
 from app.auth.permissions import IsStaff
-from app.customers.service import CustomerData
 from app.planning import edits
-from app.planning.plan import PlanParcel, PlanStop
-from app.planning.schema import PlanStopInput
+from app.planning.schema import PlanStopInput, plan_stop
 from app.routes.types import RouteType
 
 RouteEditPayload = payload_type("RouteEditPayload", "route", RouteType, description="The route at its new version, or why nothing changed.")
@@ -51,23 +49,13 @@ class MoveStopPayload:
     errors: list[MutationError] = strawberry.field(default_factory=list)
 
 
-def _stop(s: PlanStopInput) -> PlanStop:
-    return PlanStop(
-        external_ref=s.external_ref, address=s.address, lat=s.lat, lon=s.lon, window_start=s.time_window.start,
-        window_end=s.time_window.end, service_seconds=s.service_seconds,
-        customer=CustomerData(external_ref=s.customer.external_ref, name=s.customer.name, phone=s.customer.phone,
-                              email=s.customer.email, language=s.customer.language),
-        parcels=[PlanParcel(p.barcode, p.declared_value_cents, p.signature_required) for p in s.parcels],
-    )
-
-
 @strawberry.type
 class DayEditMutation:
     @strawberry.mutation(permission_classes=[IsStaff], description="Add a stop to a route (a new route version).")
     async def add_stop(self, info: Info, input: AddStopInput) -> RouteEditPayload:
         return await as_changed(RouteEditPayload, lambda: edits.add_stop(
             info.context.runtime, info.context.viewer, route_id=parse_id(input.route_id, "route", "routeId"),
-            expected_version=input.expected_version, stop=_stop(input.stop), position=input.position,
+            expected_version=input.expected_version, stop=plan_stop(input.stop), position=input.position,
         ))
 
     @strawberry.mutation(permission_classes=[IsStaff], description="Move a pending stop between routes (both get a new version).")

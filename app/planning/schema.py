@@ -10,7 +10,7 @@ from app.customers.service import CustomerData
 from app.errors import DomainError, ErrorCode
 from app.planning.fleet import create_vehicle
 from app.planning.imports import import_route_plan
-from app.planning.plan import ImportSummary, PlanParcel, PlanRejected, PlanRoute, PlanStop, RoutePlan, RowErrorCode
+from app.planning.plan import ImportSummary, PlanParcel, PlanRejected, PlanRoute, PlanStop, RoutePlan
 from app.planning.types import ImportRowError, ImportSummaryType, VehicleType
 from app.runtime import unit_of_work
 from app.tenants.models import Depot
@@ -89,21 +89,26 @@ class CreateVehiclePayload:
     errors: list[MutationError] = strawberry.field(default_factory=list)
 
 
+def plan_stop(s: PlanStopInput, path: str = "") -> PlanStop:
+    """A stop input as the import and the day-of edits take it."""
+    return PlanStop(
+        external_ref=s.external_ref, address=s.address, lat=s.lat, lon=s.lon, window_start=s.time_window.start,
+        window_end=s.time_window.end, service_seconds=s.service_seconds,
+        customer=CustomerData(external_ref=s.customer.external_ref, name=s.customer.name, phone=s.customer.phone,
+                              email=s.customer.email, language=s.customer.language),
+        parcels=[PlanParcel(p.barcode, p.declared_value_cents, p.signature_required) for p in s.parcels],
+        path=path,
+    )
+
+
 def to_plan(input: ImportRoutePlanInput) -> RoutePlan:
-    routes = []
-    for r, route in enumerate(input.routes):
-        stops = [
-            PlanStop(
-                external_ref=s.external_ref, address=s.address, lat=s.lat, lon=s.lon, window_start=s.time_window.start,
-                window_end=s.time_window.end, service_seconds=s.service_seconds,
-                customer=CustomerData(external_ref=s.customer.external_ref, name=s.customer.name, phone=s.customer.phone,
-                                      email=s.customer.email, language=s.customer.language),
-                parcels=[PlanParcel(p.barcode, p.declared_value_cents, p.signature_required) for p in s.parcels],
-                path=f"routes[{r}].stops[{i}]",
-            )
-            for i, s in enumerate(route.stops)
-        ]
-        routes.append(PlanRoute(external_ref=route.external_ref, stops=stops, driver_ref=route.driver_ref, vehicle_ref=route.vehicle_ref, path=f"routes[{r}]"))
+    routes = [
+        PlanRoute(
+            external_ref=route.external_ref, driver_ref=route.driver_ref, vehicle_ref=route.vehicle_ref, path=f"routes[{r}]",
+            stops=[plan_stop(s, f"routes[{r}].stops[{i}]") for i, s in enumerate(route.stops)],
+        )
+        for r, route in enumerate(input.routes)
+    ]
     return RoutePlan(service_date=input.service_date, depot_ref=input.depot_ref, routes=routes)
 
 
@@ -144,6 +149,3 @@ class PlanningMutation:
             return CreateVehiclePayload(vehicle=VehicleType.from_row(vehicle))
 
         return await as_payload(CreateVehiclePayload, work)
-
-
-__all__ = ["PlanningMutation", "RowErrorCode"]

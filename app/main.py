@@ -19,6 +19,7 @@ from app.analytics.metrics import metrics_endpoint
 from app.api.schema import build_schema
 from app.api.view import DetourGraphQL
 from app.config import Settings, get_settings
+from app.console.routes import console_routes
 from app.logs import configure_logging, request_id_var
 from app.outreach.pages import page_routes
 from app.outreach.webhooks import twilio_routes
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             Route("/metrics", metrics_endpoint(runtime)),
             *twilio_routes(runtime),
             *page_routes(runtime),
+            *console_routes(runtime),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

@@ -63,7 +63,9 @@ export class LiveSocket {
     ws.onmessage = (message) => this.receive(JSON.parse(message.data));
     ws.onclose = () => {
       if (this.ws !== ws || this.closed) return;
+      this.acked = false;
       this.onState("reconnecting");
+      if (this.held) return;
       const delay = Math.min(10000, 500 * 2 ** this.retry++);
       this.timer = setTimeout(() => this.connect(), delay);
     };
@@ -72,6 +74,7 @@ export class LiveSocket {
   receive(message) {
     if (message.type === "connection_ack") {
       this.acked = true;
+      this.retried = this.retry > 0;
       this.retry = 0;
       this.onState("live");
       for (const [id, sub] of this.subs) this.start(id, sub);
@@ -104,8 +107,18 @@ export class LiveSocket {
     };
   }
 
-  /** Drop the connection as a network failure would (used by the reconnect test and the "reconnect" button). */
-  drop() { if (this.ws) this.ws.close(); }
+  /** Drop the connection as a network failure would; `hold` keeps it down until resume() (the reconnect test uses it). */
+  drop(hold = false) {
+    this.held = hold;
+    if (this.ws) this.ws.close();
+  }
+
+  resume() {
+    if (!this.held) return;
+    this.held = false;
+    this.retry += 1;
+    this.connect();
+  }
 
   close() {
     this.closed = true;

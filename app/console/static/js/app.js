@@ -47,13 +47,17 @@ function Console({ viewer, config, onSignOut }) {
 
   useEffect(() => {
     if (!depot) return undefined;
-    const ws = new LiveSocket(setLive);
+    // After a reconnect the subscription replays from the last event seen; the queue is reloaded too, which also
+    // covers a drop before the first event (no cursor yet).
+    const ws = new LiveSocket((state) => { setLive(state); if (state === "live" && ws && ws.retried) queue.refresh(); });
     socket.current = ws;
-    window.detourConsole = { drop: () => ws.drop(), lastEventId: () => lastId.current };
+    const received = [];
+    window.detourConsole = { drop: (hold) => ws.drop(hold), resume: () => ws.resume(), lastEventId: () => lastId.current, received };
     const stopEvents = ws.subscribe("ExceptionEvents", () => ({ depotId: depot.id, after: lastId.current }), (data) => {
       const event = data.exceptionEvents;
       if (lastId.current !== null && Number(event.id) <= Number(lastId.current)) return;  // replayed twice: already seen
       lastId.current = event.id;
+      received.push({ id: event.id, exceptionId: event.exceptionId });
       setLastEvent(event);
       queue.refresh();
     });
@@ -108,7 +112,7 @@ function Console({ viewer, config, onSignOut }) {
       <section class="col list" aria-label="Exception queue"><${Queue} queue=${queue} selectedId=${selectedId} onSelect=${select} /></section>
       <section class="col detail" aria-label="Exception detail">
         ${pane === "detail" && html`<button class="back" onClick=${() => setPane("list")}>← Queue</button>`}
-        ${selected ? html`<${Detail} key=${selected.id} item=${selected} lastEvent=${lastEvent} onChanged=${queue.refresh} tileUrl=${config.tileUrl} drivers=${drivers} />`
+        ${selected ? html`<${Detail} key=${selected.id} item=${selected} role=${viewer.user.role} lastEvent=${lastEvent} onChanged=${queue.refresh} tileUrl=${config.tileUrl} drivers=${drivers} />`
           : html`<p class="muted pad">Select an exception (j/k, Enter) to work it.</p>`}
       </section>
       <section class="col mapcol" aria-label="Live map">

@@ -28,7 +28,7 @@ function useDetail(item, lastEvent) {
   return { data, error, load };
 }
 
-export function Detail({ item, lastEvent, onChanged, tileUrl, drivers }) {
+export function Detail({ item, role, lastEvent, onChanged, tileUrl, drivers }) {
   const { data, error, load } = useDetail(item, lastEvent);
   const [notice, setNotice] = useState(null);
   const now = useNow();
@@ -58,7 +58,7 @@ export function Detail({ item, lastEvent, onChanged, tileUrl, drivers }) {
   const closed = x.status === "RESOLVED" || x.status === "FAILED";
   const approved = data.alternatives.find((a) => a.status === "APPROVED" || a.status === "EXECUTED");
   const stops = (data.route ? data.route.stops : []).map((s) => ({ ...s, exception: !!s.openException || s.id === x.stop.id, label: `${s.sequence}. ${s.address} (${words(s.status)})` }));
-  return html`<article class="exception" aria-labelledby="exception-title" data-status=${x.status}>
+  return html`<article class="exception" aria-labelledby="exception-title" data-status=${x.status} data-version=${x.version}>
     <header>
       <h2 id="exception-title">${words(x.kind)} <span class="reason">· ${words(x.reasonCode)}</span></h2>
       <p><span class=${`badge s-${x.status}`} data-testid="status">${words(x.status)}</span>
@@ -79,7 +79,7 @@ export function Detail({ item, lastEvent, onChanged, tileUrl, drivers }) {
         Mark ${words(NEXT_STATUS[x.status]).toLowerCase()}</button>`}
     </section>`}
 
-    <${Alternatives} alternatives=${data.alternatives} closed=${closed} act=${act} />
+    <${Alternatives} alternatives=${data.alternatives} closed=${closed} act=${act} role=${role} />
     ${!closed && html`<${Resolve} x=${x} suggested=${approved ? OUTCOME_OF_ALTERNATIVE[approved.kind] : null} act=${act} />`}
     ${closed && html`<p class="resolved">Closed ${clock(x.resolvedAt)}: ${words(x.resolutionOutcome)}${x.resolutionNote ? ` — ${x.resolutionNote}` : ""}</p>`}
     ${!closed && html`<${MessageCustomer} x=${x} act=${act} />`}
@@ -94,7 +94,10 @@ export function Detail({ item, lastEvent, onChanged, tileUrl, drivers }) {
   </article>`;
 }
 
-function Alternatives({ alternatives, closed, act }) {
+/** Whether this user may decide it: a supervisor-only proposal is shown, but not offered to a dispatcher. */
+const mayDecide = (a, role) => a.decision !== "REFUSED" && (a.decision !== "NEEDS_SUPERVISOR" || String(role).toUpperCase() === "SUPERVISOR");
+
+function Alternatives({ alternatives, closed, act, role }) {
   const [rejecting, setRejecting] = useState(null);
   const [reason, setReason] = useState("");
   return html`<section aria-labelledby="alt-title">
@@ -106,7 +109,8 @@ function Alternatives({ alternatives, closed, act }) {
         ${Object.entries(a.details || {}).filter(([, v]) => v != null && typeof v !== "object").map(([k, v]) => html` · ${k}: ${String(v)}`)}</div>
       <div class="policy">Policy: ${words(a.decision)} (rule <code>${a.decisionRule}</code>)</div>
       ${a.rejectionReason && html`<div class="muted">Rejected: ${a.rejectionReason}</div>`}
-      ${a.status === "PROPOSED" && !closed && html`<div class="row">
+      ${a.status === "PROPOSED" && !closed && !mayDecide(a, role) && html`<div class="muted">Waiting for a supervisor's decision.</div>`}
+      ${a.status === "PROPOSED" && !closed && mayDecide(a, role) && html`<div class="row">
         <button class="primary" data-action="approve" onClick=${() => act("ApproveAlternative", { id: a.id, expectedVersion: a.version }, "Alternative approved.")}>Approve</button>
         <button onClick=${() => { setRejecting(a.id); setReason(""); }}>Reject…</button></div>`}
       ${rejecting === a.id && html`<form class="row" onSubmit=${(e) => { e.preventDefault(); setRejecting(null); act("RejectAlternative", { id: a.id, expectedVersion: a.version, reason }, "Alternative rejected."); }}>

@@ -1,6 +1,6 @@
 """/console: the static single-page console, its small config, and the embedded mode's one-click demo sign-in."""
-import hashlib
 import base64
+import hashlib
 import re
 from pathlib import Path
 
@@ -8,6 +8,7 @@ from sqlmodel import select
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 
 from app.auth.tokens import Claims, issue_token
@@ -62,5 +63,5 @@ def console_routes(runtime: Runtime) -> list[Route | Mount]:
         Route("/console/config.json", config),
         Route("/console/demo-token", demo_token, methods=["POST"]),
         Route("/console/icon.svg", favicon),
-        Mount("/console/static", app=StaticFiles(directory=STATIC), name="console-static"),
+        Mount("/console/static", app=GZipMiddleware(StaticFiles(directory=STATIC), minimum_size=500), name="console-static"),
     ]

@@ -68,12 +68,6 @@ class Server:
         return payload["alternative"]
 
 
-@pytest.fixture(autouse=True)
-def _clean_tables() -> None:
-    """The browser tests own a server and its database; the suite's async table cleaner has nothing to clean here
-    (and an async fixture cannot run while Playwright's sync API holds the thread's event loop)."""
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
     work = tmp_path_factory.mktemp("console-serve")

@@ -1,5 +1,13 @@
 """The console in Chromium against a real `detour serve`: sign in, live queue, decide, resolve, replan, KPIs, phone size."""
+import pytest
+
 from tests.console.conftest import shot, sign_in
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables() -> None:
+    """The browser tests own a server and its database; the suite's async table cleaner has nothing to clean here
+    (and an async fixture cannot run while Playwright's sync API holds the thread's event loop)."""
 
 
 def test_one_click_sign_in_shows_the_demo_queue(page, server):

@@ -65,8 +65,7 @@ export function Detail({ item, role, lastEvent, onChanged, tileUrl, drivers }) {
         <span class=${`countdown ${left.late ? "late" : left.urgent ? "urgent" : ""}`}>${left.text}</span>
         <span class="muted">v${x.version}</span></p>
       <p>${x.stop.address} · ${item.route.driver ? item.route.driver.name : "no driver"} · customer ${item.stop.customer.name}</p>
-      <p class="muted">Window ${clock(item.stop.timeWindow.start)}–${clock(item.stop.timeWindow.end)} · attempt ${x.failedAttemptNumber || "–"} ·
-        ${x.stop.parcels.length} parcel${x.stop.parcels.length === 1 ? "" : "s"} · cost ${money(x.failureCostCents)}</p>
+      <p class="muted">${`Window ${clock(item.stop.timeWindow.start)}–${clock(item.stop.timeWindow.end)} · attempt ${x.failedAttemptNumber || "–"} · ${x.stop.parcels.length} parcel${x.stop.parcels.length === 1 ? "" : "s"} · cost ${money(x.failureCostCents)}`}</p>
       ${x.description && html`<blockquote>${x.description}</blockquote>`}
     </header>
     ${notice && html`<div class=${`notice ${notice.kind}`} role=${notice.kind === "ok" ? "status" : "alert"} data-notice=${notice.kind}>

@@ -72,13 +72,14 @@ function Console({ viewer, config, onSignOut }) {
   const select = useCallback((id) => { setSelectedId(id); setPane("detail"); }, []);
 
   useEffect(() => {
+    const move = (id) => { setSelectedId(id); document.querySelector(`[data-exception='${id}'] button`)?.focus(); };
     const onKey = (e) => {
       if (e.target.closest("input, textarea, select") || e.metaKey || e.ctrlKey || e.altKey) return;
       const items = queue.visible;
       const index = items.findIndex((x) => x.id === selectedId);
       const actions = { "1": () => setView("queue"), "2": () => setView("kpi"), "?": () => setHelp((v) => !v),
-        j: () => items.length && setSelectedId(items[Math.min(items.length - 1, index + 1)].id),
-        k: () => items.length && setSelectedId(items[Math.max(0, index - 1)].id),
+        j: () => items.length && move(items[Math.min(items.length - 1, index + 1)].id),
+        k: () => items.length && move(items[Math.max(0, index - 1)].id),
         Enter: () => selectedId && setPane("detail"),
         Escape: () => { setHelp(false); setPane("list"); },
         f: () => document.getElementById("filter-status")?.focus(),

@@ -58,12 +58,12 @@ export function Queue({ queue, selectedId, onSelect }) {
     </form>
     ${queue.error && html`<p class="error" role="alert">${queue.error}</p>`}
     <p class="muted count" aria-live="polite">${queue.loaded ? `${queue.visible.length} exception${queue.visible.length === 1 ? "" : "s"}` : "Loading…"}</p>
-    <ul class="items" role="listbox" aria-label="Exceptions">
+    <ul class="items" aria-label="Exceptions">
       ${queue.visible.map((x) => {
         const left = countdown(x.stop.timeWindow.end, now);
-        return html`<li key=${x.id} role="option" aria-selected=${x.id === selectedId} class=${`item ${x.id === selectedId ? "selected" : ""}`}
+        return html`<li key=${x.id} class=${`item ${x.id === selectedId ? "selected" : ""}`}
             data-exception=${x.id} data-kind=${x.kind}>
-          <button class="item-open" onClick=${() => onSelect(x.id)}>
+          <button class="item-open" aria-current=${x.id === selectedId ? "true" : undefined} onClick=${() => onSelect(x.id)}>
             <span class=${`dot s-${x.status}`} aria-hidden="true"></span>
             <span class="item-main">
               <span class="item-title">${words(x.kind)} <span class="reason">· ${words(x.reasonCode)}</span></span>

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     max_query_aliases: int = Field(default=15, gt=0)
     # Fields a document would resolve with every fragment spread expanded (a fragment bomb asks for millions).
     max_query_fields: int = Field(default=2000, gt=0)
+    max_request_bytes: int = Field(default=1_000_000, gt=0)
 
     run_worker_in_process: bool | None = None
     worker_poll_seconds: float = Field(default=1.0, gt=0)

@@ -21,13 +21,17 @@ class MutationError:
         return cls(code=error.code, message=error.message, field=error.field)
 
 
+# Ids are 32-bit integers on SQLite's INTEGER PRIMARY KEYs and on PostgreSQL's SERIAL columns alike.
+MAX_ID = 2**31 - 1
+
+
 def parse_id(value: strawberry.ID | str, what: str, field: str = "id") -> int:
     """A database id from a GraphQL ID, or NOT_FOUND (ids that cannot exist do not exist)."""
     try:
         number = int(str(value))
     except ValueError:
         raise not_found(what, field) from None
-    if number <= 0:
+    if not 0 < number <= MAX_ID:
         raise not_found(what, field)
     return number
 

@@ -4,7 +4,9 @@ import re
 from collections.abc import Iterator
 from functools import partial
 
-from graphql import GraphQLError
+from typing import Any
+
+from graphql import DocumentNode, GraphQLError, Node, StringValueNode
 from strawberry.exceptions import StrawberryGraphQLError
 from strawberry.extensions import (
     AddValidationRules,
@@ -16,7 +18,9 @@ from strawberry.extensions import (
 )
 
 from app.api.limits import document_limits_rule
+from app.api.scalars import text_problem
 from app.config import Settings
+from app.errors import DomainError
 from app.logs import operation_var
 
 log = logging.getLogger("detour.graphql")
@@ -31,10 +35,6 @@ class RequestScope(SchemaExtension):
         try:
             yield
         finally:
-            result = self.execution_context.result
-            for error in getattr(result, "errors", None) or ():
-                if _is_unexpected(error):
-                    log.error("unexpected error in %s", error.path, exc_info=error.original_error)
             await context.close()
             operation_var.reset(token)
 
@@ -52,19 +52,52 @@ def without_values(message: str) -> str:
     return _QUOTED_VALUE.sub("", message) if " value: " in message or "found" in message else message
 
 
-class HideInputValues(SchemaExtension):
-    """Coercion and validation errors go back without the values they quote."""
+class TypedErrors(SchemaExtension):
+    """Expected failures of query fields carry their domain code; no error quotes the values it was sent."""
 
     def on_operation(self) -> Iterator[None]:
         yield
         for error in getattr(self.execution_context.result, "errors", None) or ():
             error.message = without_values(error.message)
+            if isinstance(error.original_error, DomainError):
+                domain = error.original_error
+                error.extensions = {"code": domain.code.value, **({"field": domain.field} if domain.field else {})}
 
 
-def log_refusals(errors: list[GraphQLError]) -> None:
-    """Expected refusals (bad input, auth, limits) at INFO, one line, no traceback; bugs are RequestScope's to log."""
+class CleanText(SchemaExtension):
+    """Every string the request carries (variables and literals) is storable text, before anything executes."""
+
+    def on_validate(self) -> Iterator[None]:
+        # Listed after ValidationCache, which has validated the document by now; strawberry reads the errors
+        # right after the validation step, before the extensions' exits, so this checks before yielding.
+        context = self.execution_context
+        if not context.pre_execution_errors:
+            problem = text_problem(context.variables or {})
+            if problem is None and context.graphql_document is not None:
+                problem = next((p for p in map(text_problem, _string_literals(context.graphql_document)) if p), None)
+            if problem is not None:
+                context.pre_execution_errors = [GraphQLError(problem, extensions={"code": "INVALID_INPUT"})]
+        yield
+
+
+def _string_literals(document: DocumentNode) -> Iterator[str]:
+    stack: list[Any] = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, StringValueNode):
+            yield node.value
+        elif isinstance(node, Node):
+            stack.extend(child for key in node.keys if (child := getattr(node, key, None)) is not None)
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+
+
+def log_errors(errors: list[GraphQLError]) -> None:
+    """Expected refusals (bad input, auth, limits) at INFO, one line, no traceback; a bug at ERROR with its traceback."""
     for error in errors:
-        if not _is_unexpected(error):
+        if _is_unexpected(error):
+            log.error("unexpected error in %s", error.path, exc_info=error.original_error)
+        else:
             code = (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED")
             log.info("request refused: %s", without_values(error.message), extra={"code": code})
 
@@ -72,7 +105,7 @@ def log_refusals(errors: list[GraphQLError]) -> None:
 def _is_unexpected(error: GraphQLError) -> bool:
     """Errors we raised on purpose (auth, validation, limits) are shown; anything else is a bug and is masked."""
     original = error.original_error
-    return original is not None and not isinstance(original, (StrawberryGraphQLError, GraphQLError))
+    return original is not None and not isinstance(original, (StrawberryGraphQLError, GraphQLError, DomainError))
 
 
 class MaskUnexpectedErrors(MaskErrors):
@@ -94,9 +127,10 @@ def schema_extensions(settings: Settings) -> list:
     return [
         RequestScope,
         MaskUnexpectedErrors,
-        HideInputValues,
+        TypedErrors,
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
         partial(ParserCache, maxsize=256),
         partial(AddValidationRules, [limits]),
         partial(ValidationCache, maxsize=256),
+        CleanText,
     ]

@@ -10,7 +10,8 @@ from app.access.types import ACCESS_SCALARS
 from app.alternatives.schema import AlternativeMutation, AlternativeQuery
 from app.analytics.metrics import OperationMetrics
 from app.analytics.schema import AnalyticsQuery
-from app.api.extensions import log_refusals, schema_extensions
+from app.api.scalars import INPUT_SCALARS
+from app.api.extensions import log_errors, schema_extensions
 from app.config import Settings
 from app.customers.schema import CustomerMutation, CustomerQuery
 from app.delivery_exceptions.schema import ExceptionMutation, ExceptionQuery
@@ -39,7 +40,7 @@ class Subscription(RealtimeSubscription):
 
 class DetourSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        log_refusals(errors)
+        log_errors(errors)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -47,7 +48,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
     return DetourSchema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions, config=StrawberryConfig(auto_camel_case=True, scalar_map={**ACCESS_SCALARS})
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions, config=StrawberryConfig(auto_camel_case=True, scalar_map={**INPUT_SCALARS, **ACCESS_SCALARS})
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 from strawberry.exceptions import StrawberryGraphQLError
 
+from app.api.common import MAX_ID
 from app.clock import SYSTEM_CLOCK
 from app.api.context import Info
 from app.auth.permissions import IsDriverOrStaff, IsStaff
@@ -40,16 +41,19 @@ def _id(value: strawberry.ID | str, what: str) -> int:
         number = int(str(value))
     except ValueError:
         raise _error(f"{what} not found", "NOT_FOUND") from None
-    if number <= 0:
+    if not 0 < number <= MAX_ID:
         raise _error(f"{what} not found", "NOT_FOUND")
     return number
+
+
+MAX_EVENT_ID = 2**63 - 1  # event ids are BIGINT on PostgreSQL
 
 
 def _event_cursor(value: strawberry.ID | None) -> int | None:
     if value is None:
         return None
     try:
-        return max(int(str(value)), 0)
+        return min(max(int(str(value)), 0), MAX_EVENT_ID)
     except ValueError:
         raise _error("`after` must be an event id this subscription gave out", "INVALID_INPUT") from None
 
@@ -59,7 +63,7 @@ def _route_cursor(value: str | None) -> tuple[int, int] | None:
         return None
     exceptions, _, changes = value.partition(":")
     try:
-        return max(int(exceptions), 0), max(int(changes), 0)
+        return min(max(int(exceptions), 0), MAX_EVENT_ID), min(max(int(changes), 0), MAX_EVENT_ID)
     except ValueError:
         raise _error("`after` must be a cursor this subscription gave out", "INVALID_INPUT") from None
 

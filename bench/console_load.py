@@ -6,7 +6,6 @@ Each run is a fresh browser context (empty cache). "sign-in page": from navigati
 is usable. "queue": from the click until the demo queue is listed and the live socket is acknowledged.
 """
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -14,28 +13,18 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import free_port, write_result  # noqa: E402
+from bench.common import free_port, start_server, write_result  # noqa: E402
 
 
 def serve(work: Path, port: int) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DETOUR_")}
-    env["DETOUR_DATABASE_URL"] = f"sqlite+aiosqlite:///{work / 'bench.db'}"
-    process = subprocess.Popen([str(Path(sys.executable).parent / "detour"), "serve", "--port", str(port)], env=env, cwd=work,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("detour serve did not start")
+    """`detour serve` itself: migrations and the demo seed come with it."""
+    env = {"DETOUR_DATABASE_URL": f"sqlite+aiosqlite:///{work / 'bench.db'}", "DETOUR_LOG_LEVEL": "WARNING"}  # stderr is a pipe
+    command = [str(Path(sys.executable).parent / "detour"), "serve", "--port", str(port)]
+    return start_server(env, port, command=command, timeout_s=90)
 
 
 def one_run(browser, base: str) -> dict:

@@ -69,6 +69,14 @@ function Console({ viewer, config, onSignOut }) {
     return () => { stopEvents(); stopMap(); ws.close(); };
   }, [depot && depot.id]);
 
+  const [toast, setToast] = useState(null);
+  useEffect(() => {
+    if (!lastEvent || lastEvent.type !== "REPORTED") return undefined;
+    setToast(`New exception reported (${(lastEvent.payload && lastEvent.payload.kind) || "see the queue"})`);
+    const t = setTimeout(() => setToast(null), 6000);
+    return () => clearTimeout(t);
+  }, [lastEvent && lastEvent.id]);
+
   const select = useCallback((id) => { setSelectedId(id); setPane("detail"); }, []);
 
   useEffect(() => {
@@ -108,7 +116,7 @@ function Console({ viewer, config, onSignOut }) {
       <button class="ghost" onClick=${() => setHelp(true)} aria-label="Keyboard shortcuts">?</button>
       <button class="ghost" onClick=${onSignOut}>Sign out</button>
     </header>
-    ${lastEvent && lastEvent.type === "REPORTED" && html`<div class="toast" role="status" aria-live="polite">New exception reported · event #${lastEvent.id}</div>`}
+    ${toast && html`<div class="toast" role="status" aria-live="polite">${toast}</div>`}
     ${view === "queue" ? html`<div class="work">
       <section class="col list" aria-label="Exception queue"><${Queue} queue=${queue} selectedId=${selectedId} onSelect=${select} /></section>
       <section class="col detail" aria-label="Exception detail">

@@ -6,6 +6,7 @@ from typing import Any
 from app.access.providers import lock_provider
 from app.clock import Clock, SystemClock
 from app.config import Settings
+from app.geocoding.nominatim import geocoder_for
 from app.handlers import EVENT_HANDLERS
 from app.outreach.flows import Outbox
 from app.replanning.flows import matrix_provider
@@ -22,6 +23,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, **overrides: An
         "matrix": matrix_provider(settings),
         "outbox": Outbox(),
         "lock_providers": lock_provider,
+        "geocoder": geocoder_for(settings.geocoder_url, user_agent=settings.geocoder_user_agent, country_codes=settings.geocoder_country_codes),
     }
     return Runtime.build(settings, **{**dependencies, **overrides})
 

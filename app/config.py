@@ -8,12 +8,16 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_JWT_SECRET = "detour-embedded-development-secret-change-me"  # noqa: S105 - embedded only
 DEFAULT_LINK_SECRET = "detour-embedded-link-secret-change-me"  # noqa: S105 - embedded only
 # A fixed 32-byte AES key (urlsafe base64) so the embedded mode works out of the box; refused in production.
+# Lets the demo phone page sign inbound webhooks like Twilio does when no Twilio account is configured (embedded only).
+DEFAULT_TWILIO_AUTH_TOKEN = "detour-embedded-twilio-token"  # noqa: S105 - embedded only
 DEFAULT_ACCESS_KEY = "ZGV0b3VyLWVtYmVkZGVkLWFjY2Vzcy1rZXktZGV2ISE="  # noqa: S105 - embedded only
 
 
@@ -26,7 +30,7 @@ class Settings(BaseSettings):
     """Configuration; safe defaults for the embedded mode, hard failures on them in production."""
 
     # hide_input_in_errors: a refused setting must not print the secrets (keys, tokens) it was given.
-    model_config = SettingsConfigDict(env_prefix="DETOUR_", env_file=".env", extra="ignore", hide_input_in_errors=True)
+    model_config = SettingsConfigDict(env_prefix="DETOUR_", env_file=".env", extra="ignore", hide_input_in_errors=True, populate_by_name=True)
 
     mode: Mode = Mode.EMBEDDED
     database_url: str = "sqlite+aiosqlite:///./detour.db"
@@ -47,6 +51,14 @@ class Settings(BaseSettings):
     jwt_issuer: str = "detour"
     jwt_audience: str = "detour-api"
     jwt_ttl_seconds: int = Field(default=12 * 3600, gt=0)
+    # Tenants' own OpenID Connect issuers: how long their JWKS is cached, and the least time between two
+    # refetches forced by an unknown key id (a rotation is seen after at most this long; floods cannot hammer the provider).
+    oidc_jwks_lifespan_seconds: int = Field(default=3600, gt=0)
+    oidc_jwks_refresh_cooldown_seconds: float = Field(default=30, ge=0)
+    # Geocoding of imported stops sent without coordinates: a Nominatim-compatible base URL (None: lat/lon required).
+    geocoder_url: str | None = None
+    geocoder_user_agent: str = "detour-route-import"
+    geocoder_country_codes: str | None = None
 
     graphiql: bool | None = None
     introspection: bool | None = None
@@ -67,7 +79,11 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=1.0, gt=0)
 
     # Outreach (issue 4): SMS through Twilio, push through FCM, console sender when neither is configured.
-    public_base_url: str = "http://localhost:8000"
+    # Where `serve` listens (HOST / PORT as platforms set them, or DETOUR_HOST / DETOUR_PORT); the public base URL
+    # of links and Twilio signatures defaults from them.
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("DETOUR_HOST", "HOST"))
+    port: int = Field(default=8000, gt=0, lt=65536, validation_alias=AliasChoices("DETOUR_PORT", "PORT"))
+    public_base_url: str = ""
     link_secret: str = DEFAULT_LINK_SECRET
     link_ttl_seconds: int = Field(default=4 * 3600, gt=0)
     twilio_account_sid: str | None = None
@@ -86,6 +102,17 @@ class Settings(BaseSettings):
     outbox_send_lease_seconds: float = Field(default=120.0, gt=0)
     outreach_horizon_minutes: int = Field(default=120, gt=0)
     outreach_no_answer_minutes: int = Field(default=20, gt=0)
+
+    # Live ETAs from GPS (issue 12): recompute at most this often per route (a stop completion forces one).
+    live_eta_enabled: bool = True
+    live_eta_interval_seconds: int = Field(default=30, ge=0)
+    live_eta_publish_change_seconds: int = Field(default=60, ge=0)
+    late_margin_minutes: int = Field(default=0, ge=0)
+    late_clear_minutes: int = Field(default=10, ge=0, description="hysteresis: a late stop clears only this far inside its window")
+    late_replan_min_stops: int = Field(default=2, ge=2)
+    proximity_radius_m: float = Field(default=150.0, gt=0)
+    proximity_eta_minutes: int = Field(default=3, ge=0)
+    geofence_radius_m: float = Field(default=200.0, gt=0)
 
     # Access vault (issue 5): the first key encrypts, every key decrypts (rotation); see `detour access-rekey`.
     access_encryption_keys: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [DEFAULT_ACCESS_KEY])
@@ -112,7 +139,16 @@ class Settings(BaseSettings):
     average_speed_kmh: float = Field(default=30.0, gt=0)
     replan_solver_timeout_seconds: float = Field(default=3.0, gt=0)
     replan_exploration_level: int = Field(default=0, ge=0, le=5)
+    # Day planning (rebalanceRoutes, whole-depot plans): deeper search and a longer limit than the fast replan, whose
+    # settings left customers unassigned on 9 of 12 Gehring-Homberger 200-customer instances that level 5 served.
+    day_plan_exploration_level: int = Field(default=5, ge=0, le=5)
+    day_plan_solver_timeout_seconds: float = Field(default=10.0, gt=0)
     replan_eta_notify_minutes: int = Field(default=15, ge=1)
+
+    # The living demo (issue 14): a simulator drives the demo tenant in the embedded `serve`.
+    demo_simulate: bool = True
+    demo_speed: float = Field(default=3.0, gt=0, le=1000, description="simulated seconds per real second")
+    demo_seed: int = 7
 
     @field_validator("access_encryption_keys", mode="before")
     @classmethod
@@ -160,6 +196,19 @@ class Settings(BaseSettings):
     @property
     def jwt_algorithm(self) -> str:
         return "RS256" if self.jwt_public_key else "HS256"
+
+    @model_validator(mode="after")
+    def _default_and_check_public_base_url(self) -> Settings:
+        if not self.public_base_url:
+            shown = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::", "") else self.host  # noqa: S104
+            self.public_base_url = f"http://{shown}:{self.port}"
+        parts = urlsplit(self.public_base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("DETOUR_PUBLIC_BASE_URL must be an http(s) URL with a host and no query, e.g. https://detour.example.com")
+        self.public_base_url = self.public_base_url.rstrip("/")
+        if self.mode is Mode.EMBEDDED and not self.twilio_auth_token and not self.twilio_account_sid:
+            self.twilio_auth_token = DEFAULT_TWILIO_AUTH_TOKEN
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> Settings:

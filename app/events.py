@@ -110,3 +110,29 @@ class PositionsReported(Event):
     driver_id: int
     route_id: int | None
     accepted: int
+
+
+@dataclass(frozen=True)
+class StopsRunningLate(Event):
+    """Live ETAs say several stops of one route will miss their windows: one replan proposal, not a storm."""
+
+    route_id: int
+    stop_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class StopApproaching(Event):
+    """The driver is within the proximity distance (or ETA) of a stop; `eta` is the live ETA (ISO 8601)."""
+
+    stop_id: int
+    route_id: int
+    driver_id: int
+    eta: str
+
+
+@dataclass(frozen=True)
+class AttemptRecorded(Event):
+    """A delivery attempt (delivered, failed, or a handover) was written with the position the phone sent."""
+
+    stop_id: int
+    attempt_id: int

@@ -8,8 +8,11 @@ from app.access.flows import annotate_access_denied_report
 from app.alternatives.flows import propose_customer_choice, propose_safe_place_fallback
 from app.delivery_exceptions.flows import close_on_delivery
 from app.outreach.flows import message_customer_on_report
+from app.outreach.live import message_customer_on_approach
 from app.replanning.flows import replan_after_alternative
+from app.replanning.late_routes import propose_replan_for_late_stops
 from app.runtime import HandlerTable, Handlers
+from app.tracking.geofence import flag_attempt_location
 
 EVENT_HANDLERS: HandlerTable = {
     events.ExceptionReported: Handlers(in_transaction=(annotate_access_denied_report, message_customer_on_report)),
@@ -22,4 +25,7 @@ EVENT_HANDLERS: HandlerTable = {
     events.AlternativeExecuted: Handlers(after_commit=(replan_after_alternative,)),
     events.RouteChanged: Handlers(),
     events.PositionsReported: Handlers(),
+    events.AttemptRecorded: Handlers(in_transaction=(flag_attempt_location,)),
+    events.StopsRunningLate: Handlers(after_commit=(propose_replan_for_late_stops,)),
+    events.StopApproaching: Handlers(in_transaction=(message_customer_on_approach,)),
 }

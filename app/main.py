@@ -5,6 +5,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -21,6 +22,8 @@ from app.api.view import DetourGraphQL
 from app.config import Settings, get_settings
 from app.console.routes import console_routes
 from app.logs import configure_logging, request_id_var
+from app.demo.phone import phone_routes
+from app.demo.running import demo_clock, run_demo
 from app.outreach.pages import page_routes
 from app.outreach.webhooks import twilio_routes
 from app.outreach.worker import OutboxWorker
@@ -60,7 +63,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings = settings or (runtime.settings if runtime else get_settings())
     configure_logging(json_logs=settings.json_logs, level=settings.log_level)
     owned = runtime is None
-    runtime = runtime or bootstrap(settings)
+    simulate = owned and settings.is_embedded and settings.demo_simulate
+    runtime = runtime or bootstrap(settings, clock=demo_clock(settings.demo_speed) if simulate else None)
     graphql = DetourGraphQL(
         build_schema(settings),
         runtime,
@@ -92,10 +96,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         outbox_stop, outbox_task = asyncio.Event(), None
         if settings.worker_in_process:
             outbox_task = asyncio.create_task(OutboxWorker(runtime).run_forever(outbox_stop), name="outbox-worker")
+        demo_http, demo_task = None, None
+        if simulate:
+            demo_http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.public_base_url)
+            demo_task = asyncio.create_task(run_demo(runtime, demo_http, outbox_stop, speed=settings.demo_speed, seed=settings.demo_seed),
+                                            name="demo-simulator")
+            log.info("demo simulator running", extra={"speed": settings.demo_speed})
         try:
             yield
         finally:
             outbox_stop.set()
+            if demo_task is not None:
+                await demo_task
+                await demo_http.aclose()
             if outbox_task is not None:
                 await outbox_task
             solver_warmup.cancel()
@@ -112,6 +125,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             Route("/metrics", metrics_endpoint(runtime)),
             *twilio_routes(runtime),
             *page_routes(runtime),
+            *phone_routes(runtime),
             *console_routes(runtime),
         ],
         middleware=[

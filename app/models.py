@@ -14,14 +14,14 @@ from app.realtime.models import RouteEvent
 from app.routes.models import DeliveryAttempt, Parcel, Route, Stop, Vehicle
 from app.replanning.models import RoutePlan
 from app.tenants.models import Depot, Tenant, User, UserDepot
-from app.tracking.models import DriverLastPosition, DriverPosition
+from app.tracking.models import DriverLastPosition, DriverPosition, LateRouteProposal, RouteLiveState, StopLiveState
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "AccessAuditEntry", "AccessGrant", "AccessProfile",
     "Alternative", "IntegrationEvent", "Neighbor", "OneTimeCode", "PickupPoint", "SafePlace", "TenantPolicy",
-    "Customer", "DeliveryAttempt", "DeliveryException", "ExceptionArea", "Depot", "DriverLastPosition", "DriverPosition",
+    "Customer", "DeliveryAttempt", "LateRouteProposal", "RouteLiveState", "StopLiveState", "DeliveryException", "ExceptionArea", "Depot", "DriverLastPosition", "DriverPosition",
     "ExceptionEvent", "CustomerResponse", "LinkTokenUse", "Notification", "OptOut", "OutreachSequence",
     "OutreachSequenceRun", "PushDevice", "Parcel", "Route", "RouteEvent", "RoutePlan", "Stop", "StopFact", "Tenant", "User", "UserDepot", "Vehicle", "metadata",
 ]

@@ -61,6 +61,8 @@ class Runtime:
     outbox: Any = None
     senders: Mapping[Any, Any] | None = None
     lock_providers: Callable[[Settings, str], Any] | None = None
+    # Onboarding: addresses to coordinates for imported stops (app.geocoding); None: stops must carry lat/lon.
+    geocoder: Any = None
 
     @classmethod
     def build(cls, settings: Settings, **dependencies: Any) -> Runtime:

@@ -85,10 +85,14 @@ class Dialect:
 
     def p90(self, value: ColumnElement, source: Select, group: ColumnElement | None = None) -> Select:
         """SELECT [group,] p90 FROM (source) — `source` must select `value` (and `group`) as labelled columns."""
+        return self.percentile(90, value, source, group)
+
+    def percentile(self, percent: int, value: ColumnElement, source: Select, group: ColumnElement | None = None) -> Select:
+        """SELECT [group,] p90 FROM (source): percentile_cont(percent / 100), the column labelled p90 whatever the percent."""
         inner = source.subquery("p90_source")
         v, g = inner.c[value.name], (inner.c[group.name] if group is not None else None)
         if self.is_postgres:
-            pct = sa.func.percentile_cont(0.9).within_group(v)
+            pct = sa.func.percentile_cont(percent / 100.0).within_group(v)
             return sa.select(g, pct.label("p90")).group_by(g) if g is not None else sa.select(pct.label("p90"))
         partition = [g] if g is not None else []
         ranked = sa.select(
@@ -96,9 +100,9 @@ class Dialect:
             (sa.func.row_number().over(partition_by=partition, order_by=v) - 1).label("rank"),
             sa.func.count().over(partition_by=partition).label("n"),
         ).subquery("p90_ranked")
-        # percentile_cont(0.9): position 0.9·(n−1), interpolated between its floor and the next value
-        floor_rank = (9 * (ranked.c.n - 1)) // 10
-        fraction = ((9 * (ranked.c.n - 1)) % 10) / 10.0
+        # percentile_cont(q): position q·(n−1), interpolated between its floor and the next value
+        floor_rank = (percent * (ranked.c.n - 1)) // 100
+        fraction = ((percent * (ranked.c.n - 1)) % 100) / 100.0
         weight = sa.case(
             (ranked.c.rank == floor_rank, 1.0 - fraction),
             (ranked.c.rank == floor_rank + 1, fraction),

@@ -10,6 +10,7 @@ from strawberry.exceptions import StrawberryGraphQLError
 
 from app.analytics import service
 from app.analytics.areas import check_resolution, descendant_range
+from app.analytics.punctuality import punctuality
 from app.analytics.series import Bucket, series
 from app.analytics.types import (
     AnalyticsKpi,
@@ -19,6 +20,7 @@ from app.analytics.types import (
     KpiComparison,
     KpiSet,
     OutcomeCount,
+    PunctualityType,
     SeriesPoint,
     TimeBucket,
 )
@@ -111,6 +113,11 @@ class Analytics:
         for channel, (total, count) in weighted.items():
             channels[channel].avg_resolution_minutes = round(total / count / 60.0, 2)
         return list(channels.values())
+
+    @strawberry.field(description="Delay per stop and route, exceptions caught before the window closed, live-ETA accuracy.")
+    async def punctuality(self, info: Info) -> PunctualityType:
+        async with _own_session(info) as session:
+            return PunctualityType.from_punctuality(await punctuality(session=session, scope=self.scope))
 
     @strawberry.field(description="Any KPI per local day or hour, for charts; buckets without data are absent.")
     async def series(self, info: Info, kpi: AnalyticsKpi, bucket: TimeBucket = Bucket.DAY) -> list[SeriesPoint]:

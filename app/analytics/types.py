@@ -3,6 +3,7 @@ import strawberry
 
 from app.analytics import service
 from app.analytics.areas import cell_boundary, cell_centre, cell_label
+from app.analytics.punctuality import Punctuality
 from app.analytics.series import Bucket, Kpi
 from app.delivery_exceptions.types import ExceptionKindType, ResolutionOutcomeType
 
@@ -103,3 +104,42 @@ class ContactChannelStats:
 class SeriesPoint:
     bucket: str = strawberry.field(description="Local day YYYY-MM-DD or local hour YYYY-MM-DDTHH:00 of the rows' depots.")
     value: float | None
+
+
+@strawberry.type(description="One route's delay: first attempts against planned ETAs.")
+class RouteDelayType:
+    route_id: strawberry.ID
+    stops: int
+    total_delay_minutes: float = strawberry.field(description="Sum over its stops of first attempt minus planned ETA (early counts 0).")
+    avg_delay_minutes: float
+    max_delay_minutes: float
+
+
+@strawberry.type(description="Punctuality of the period from the live ETAs: delays, exceptions caught in time, ETA accuracy.")
+class PunctualityType:
+    stops_measured: int = strawberry.field(description="Stops with a first attempt in the period and a planned ETA.")
+    avg_delay_minutes: float | None = strawberry.field(description="Mean delay per stop (first attempt minus planned ETA, early counts 0).")
+    routes: list[RouteDelayType] = strawberry.field(description="Delay per route, most delayed first (at most 100).")
+    exceptions: int
+    caught_before_window_closed: int = strawberry.field(description="Exceptions reported before their stop's window ended.")
+    caught_before_window_closed_share: float | None = strawberry.field(description="caughtBeforeWindowClosed / exceptions.")
+    eta_samples: int = strawberry.field(description="Stops with a live ETA given about 30 minutes before arrival, and an arrival.")
+    eta_p50_abs_error_minutes: float | None = strawberry.field(description="Median absolute error of that ETA against the first attempt.")
+    eta_p90_abs_error_minutes: float | None = strawberry.field(description="90th percentile of the same.")
+
+    @classmethod
+    def from_punctuality(cls, p: Punctuality) -> "PunctualityType":
+        return cls(
+            stops_measured=p.stops_measured, avg_delay_minutes=_minutes(p.avg_delay_seconds),
+            routes=[
+                RouteDelayType(
+                    route_id=strawberry.ID(str(r.route_id)), stops=r.stops, total_delay_minutes=_minutes(r.total_delay_seconds),
+                    avg_delay_minutes=_minutes(r.total_delay_seconds / r.stops), max_delay_minutes=_minutes(r.max_delay_seconds),
+                )
+                for r in p.routes
+            ],
+            exceptions=p.exceptions, caught_before_window_closed=p.caught_before_window_closed,
+            caught_before_window_closed_share=round(p.caught_share, 4) if p.caught_share is not None else None,
+            eta_samples=p.eta_samples, eta_p50_abs_error_minutes=_minutes(p.eta_p50_abs_error_seconds),
+            eta_p90_abs_error_minutes=_minutes(p.eta_p90_abs_error_seconds),
+        )

@@ -16,20 +16,23 @@ from app.config import Settings
 from app.customers.schema import CustomerMutation, CustomerQuery
 from app.delivery_exceptions.schema import ExceptionMutation, ExceptionQuery
 from app.outreach.schema import OutreachMutation, OutreachQuery
+from app.planning.edit_schema import DayEditMutation
+from app.planning.schema import PlanningMutation
 from app.realtime.schema import RealtimeSubscription
 from app.replanning.schema import ReplanningMutation, ReplanningQuery
 from app.routes.schema import RouteMutation, RouteQuery
+from app.tenants.admin_schema import AdminMutation, AdminQuery
 from app.tenants.schema import TenantQuery
 from app.tracking.schema import TrackingMutation, TrackingQuery
 
 
 @strawberry.type
-class Query(TenantQuery, RouteQuery, ExceptionQuery, TrackingQuery, CustomerQuery, AnalyticsQuery, AccessQuery, ReplanningQuery, AlternativeQuery, OutreachQuery):
+class Query(TenantQuery, RouteQuery, ExceptionQuery, TrackingQuery, CustomerQuery, AnalyticsQuery, AccessQuery, ReplanningQuery, AlternativeQuery, OutreachQuery, AdminQuery):
     pass
 
 
 @strawberry.type
-class Mutation(RouteMutation, ExceptionMutation, TrackingMutation, CustomerMutation, AccessMutation, ReplanningMutation, AlternativeMutation, OutreachMutation):
+class Mutation(RouteMutation, ExceptionMutation, TrackingMutation, CustomerMutation, AccessMutation, ReplanningMutation, AlternativeMutation, OutreachMutation, AdminMutation, PlanningMutation, DayEditMutation):
     pass
 
 

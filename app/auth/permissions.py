@@ -51,3 +51,13 @@ class IsStaffOrIntegrator(_HasRole):
 class IsDriverOrStaff(_HasRole):
     message = "only drivers, dispatchers and supervisors can do this"
     roles = frozenset({Role.DRIVER, Role.DISPATCHER, Role.SUPERVISOR})
+
+
+class IsAdministrator(_HasRole):
+    message = "only admins and supervisors can administer the tenant"
+    roles = frozenset({Role.ADMIN, Role.SUPERVISOR})
+
+
+class MayImportPlans(_HasRole):
+    message = "only integrators, dispatchers, supervisors and admins can import route plans"
+    roles = frozenset({Role.INTEGRATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})

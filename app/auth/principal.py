@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel import select
 
+from app.auth.oidc import keys_for, oidc_user, tenant_for_issuer, unverified_issuer
 from app.auth.tokens import Claims, TokenError, decode_token
 from app.config import Settings
 from app.tenants.models import Role, User, UserDepot
@@ -34,15 +35,25 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+async def _depot_ids(session: AsyncSession, user_id: int) -> frozenset[int] | None:
+    return frozenset((await session.exec(select(UserDepot.depot_id).where(UserDepot.user_id == user_id))).all()) or None
+
+
 async def authenticate(session: AsyncSession, settings: Settings, token: str) -> Principal:
-    """Turn a bearer token into a principal, or raise TokenError."""
+    """Turn a bearer token into a principal, or raise TokenError: Detour's own tokens, or a tenant's OIDC issuer's."""
+    issuer = unverified_issuer(token)
+    if issuer is not None and issuer != settings.jwt_issuer:
+        tenant = await tenant_for_issuer(session, issuer)
+        if tenant is None:
+            raise TokenError("token has the wrong issuer")
+        user, scopes = await oidc_user(session, tenant, token, keys_for(settings))
+        return Principal(user_id=user.id, tenant_id=user.tenant_id, role=user.role, scopes=scopes, depot_ids=await _depot_ids(session, user.id))
     claims: Claims = decode_token(settings, token)
     user = await session.get(User, claims.user_id)
     if user is None or not user.active or user.tenant_id != claims.tenant_id or user.role is not claims.role:
         raise TokenError("token does not match an active user of its tenant")
-    depots = frozenset((await session.exec(select(UserDepot.depot_id).where(UserDepot.user_id == user.id))).all())
     return Principal(
-        user_id=user.id, tenant_id=user.tenant_id, role=user.role, scopes=claims.scopes, depot_ids=depots or None
+        user_id=user.id, tenant_id=user.tenant_id, role=user.role, scopes=claims.scopes, depot_ids=await _depot_ids(session, user.id)
     )
 
     

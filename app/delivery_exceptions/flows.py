@@ -17,7 +17,7 @@ from app.delivery_exceptions.models import (
 )
 from app.delivery_exceptions.notices import event_notices
 from app.errors import DomainError, ErrorCode, invalid
-from app.events import ExceptionClosed, ExceptionReported, ExceptionStatusChanged, StopDelivered
+from app.events import AttemptRecorded, ExceptionClosed, ExceptionReported, ExceptionStatusChanged, StopDelivered
 from app.idempotency import ensure_same_request, fingerprint
 from app.routes import service as routes
 from app.routes.models import AttemptOutcome, ParcelStatus, Stop, StopStatus
@@ -107,6 +107,8 @@ async def _open(
     await session.flush()
     await uow.emit(ExceptionReported(tenant_id=exc.tenant_id, exception_id=exc.id, stop_id=stop.id, kind=exc.kind.value, event_id=event.id))
     uow.notify(*event_notices(event))
+    if failed_attempt_number is not None:
+        await uow.emit(AttemptRecorded(tenant_id=exc.tenant_id, stop_id=stop.id, attempt_id=attempt.id))
     return exc, False
 
 

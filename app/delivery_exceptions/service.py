@@ -222,10 +222,17 @@ async def create(
 
 
 def acknowledge(*, session: AsyncSession, principal: Principal, exc: DeliveryException, expected_version: int) -> ExceptionEvent:
-    """A dispatcher takes the exception; it becomes theirs to work."""
+    """A dispatcher takes the exception; it becomes theirs to work.
+
+    Taking it does not depend on its status, so changes since the caller's read that left it unassigned (or theirs),
+    such as the system moving it to CONTACTING_CUSTOMER after a report, do not make it a conflict; someone else
+    having taken it does.
+    """
     if exc.status in TERMINAL_STATUSES:
         raise DomainError(ErrorCode.INVALID_TRANSITION, f"the exception is already {exc.status.value}", field="id")
-    ensure_version(current=exc.version, expected=expected_version, what="the exception")
+    still_free = expected_version < exc.version and exc.assignee_id in (None, principal.user_id)
+    if not still_free:
+        ensure_version(current=exc.version, expected=expected_version, what="the exception")
     previous = exc.assignee_id
     exc.assignee_id = principal.user_id
     exc.acknowledged_at = exc.acknowledged_at or current_time()

@@ -26,6 +26,8 @@ from app.runtime import Runtime, UnitOfWork, unit_of_work
 from app.tenants.models import Tenant
 
 OUTBOX_CHANNEL = "detour.outbox"
+# A live ETA past the window (tracking) is told to the customer before the window closes, with the options.
+RUNNING_LATE = "RUNNING_LATE"
 MESSAGE_ON_REPORT = frozenset({ExceptionKind.CUSTOMER_ABSENT, ExceptionKind.ACCESS_DENIED, ExceptionKind.ADDRESS_PROBLEM})
 
 
@@ -133,18 +135,22 @@ async def message_texts(uow: UnitOfWork, *, stop: Stop, customer: Customer) -> d
 
 async def message_customer_on_report(uow: UnitOfWork, event: ExceptionReported) -> None:
     """In-transaction handler: message the customer at once with the options that apply; other kinds need none."""
-    if ExceptionKind(event.kind) not in MESSAGE_ON_REPORT:
+    if ExceptionKind(event.kind) not in MESSAGE_ON_REPORT and ExceptionKind(event.kind) is not ExceptionKind.DELAYED:
         return
     exc = await uow.session.get(DeliveryException, event.exception_id)
+    running_late = exc.kind is ExceptionKind.DELAYED and exc.reason_code == RUNNING_LATE
+    if exc.kind is ExceptionKind.DELAYED and not running_late:
+        return
     stop = await uow.session.get(Stop, exc.stop_id)
     customer = await uow.session.get(Customer, stop.customer_id)
     await stop_sequence(uow, stop_id=stop.id, reason="an exception was reported at the door")
     if await attach_earlier_answer(uow, stop=stop, exc=exc) is not None:
         return  # the customer already chose before the driver arrived: no need to ask again
     values = await message_texts(uow, stop=stop, customer=customer)
+    template = RUNNING_LATE if running_late else exc.kind.value
     await enqueue_for_customer(
-        uow, customer=customer, text=render(f"exception.{exc.kind.value}", customer.language, **values),
-        purpose=f"exception.{exc.kind.value}", stop_id=stop.id, exception_id=exc.id,
+        uow, customer=customer, text=render(f"exception.{template}", customer.language, **values),
+        purpose=f"exception.{template}", stop_id=stop.id, exception_id=exc.id,
         idempotency_key=f"exception-{exc.id}-report",
     )
     # Without an answer by then, the worker sends a reminder and proposes the fallback the policy allows.

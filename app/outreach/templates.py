@@ -15,6 +15,11 @@ TEMPLATES: dict[str, dict[str, str]] = {
             "{company}: we could not find {address}. Please add directions or choose another option: {link} "
             "(reply 1 to get it on {next_window})"
         ),
+        "exception.RUNNING_LATE": (
+            "{company}: sorry, our driver is running late and will miss your window at {address}. Reply 1 to get it on "
+            "{next_window}, or choose a neighbour, safe place or pickup point: {link}"
+        ),
+        "pre_arrival.arriving": "{company}: our driver arrives in about {minutes} min at {address}. Not home? {link}",
         "pre_arrival.soon": "{company}: your parcel arrives in about {minutes} min. Reply 1 if you are not home. Options: {link}",
         "pre_arrival.push": "Your parcel arrives in about {minutes} min.",
         "pre_arrival.door": "{company}: our driver is at your door. Not home? Choose an option: {link}",
@@ -38,6 +43,11 @@ TEMPLATES: dict[str, dict[str, str]] = {
             "{company}: we konden {address} niet vinden. Geef een routebeschrijving of kies een andere optie: {link} "
             "(antwoord 1 voor bezorging op {next_window})"
         ),
+        "exception.RUNNING_LATE": (
+            "{company}: sorry, onze bezorger is later en haalt je tijdvak op {address} niet. Antwoord 1 voor bezorging op "
+            "{next_window}, of kies een buur, veilige plek of afhaalpunt: {link}"
+        ),
+        "pre_arrival.arriving": "{company}: onze bezorger is er over ongeveer {minutes} min op {address}. Niet thuis? {link}",
         "pre_arrival.soon": "{company}: je pakket komt over ongeveer {minutes} min. Antwoord 1 als je niet thuis bent. Opties: {link}",
         "pre_arrival.push": "Je pakket komt over ongeveer {minutes} min.",
         "pre_arrival.door": "{company}: onze bezorger staat voor de deur. Niet thuis? Kies een optie: {link}",

@@ -78,26 +78,28 @@ async def propose_for(
 async def propose_fleet_for(
     snapshots: list[RouteSnapshot], settings: Settings, pool: SolverPool | None = None, matrix: MatrixProvider | None = None,
 ) -> dict[int, ProposedRoute]:
-    """Solve several routes of one depot together; their remaining stops may change route."""
-    problem, closed = build_fleet_problem(snapshots, **_search_limits(settings))
-    plan, durations = await _solve(problem, fleet_points(snapshots), settings, pool, matrix)
+    """Solve several routes of one depot together, at day-planning limits (nobody left out for lack of search time)."""
+    problem, closed = build_fleet_problem(snapshots, **_search_limits(settings, day_plan=True))
+    plan, durations = await _solve(problem, fleet_points(snapshots), settings, pool, matrix, timeout_s=settings.day_plan_solver_timeout_seconds)
     return propose_fleet(snapshots, plan, closed, durations)
 
 
-def _search_limits(settings: Settings) -> dict[str, int]:
-    """VROOM's exploration level and its own time limit, inside the pool's."""
-    timeout_ms = max(1, int(settings.replan_solver_timeout_seconds * 1000 * SOLVER_SHARE_OF_TIMEOUT))
-    return {"exploration_level": settings.replan_exploration_level, "timeout_ms": timeout_ms}
+def _search_limits(settings: Settings, *, day_plan: bool = False) -> dict[str, int]:
+    """VROOM's exploration level and its own time limit, inside the pool's: the fast replan's, or day planning's."""
+    seconds = settings.day_plan_solver_timeout_seconds if day_plan else settings.replan_solver_timeout_seconds
+    level = settings.day_plan_exploration_level if day_plan else settings.replan_exploration_level
+    return {"exploration_level": level, "timeout_ms": max(1, int(seconds * 1000 * SOLVER_SHARE_OF_TIMEOUT))}
 
 
 async def _solve(
     problem: Problem, points: list[Point], settings: Settings, pool: SolverPool | None, matrices: MatrixProvider | None,
+    *, timeout_s: float | None = None,
 ) -> tuple[Plan, list[list[int]]]:
     """The plan over the points' travel matrix, and the matrix's durations; failures become REPLANNING_FAILED."""
     try:
         matrix = await (matrices or matrix_provider(settings)).matrix(points)
         solving = with_matrix(problem, matrix)
-        plan = await (pool or default_pool()).solve(solving, timeout_s=settings.replan_solver_timeout_seconds)
+        plan = await (pool or default_pool()).solve(solving, timeout_s=timeout_s or settings.replan_solver_timeout_seconds)
     except (MatrixError, ProblemError, SolverTimeout, SolverUnavailable) as error:
         raise DomainError(ErrorCode.REPLANNING_FAILED, f"the route could not be replanned: {error}", field="routeId") from None
     return plan, matrix.durations

@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.auth.principal import Principal
 from app.errors import invalid
-from app.events import StopDelivered
+from app.events import AttemptRecorded, StopDelivered
 from app.idempotency import ensure_same_request, fingerprint
 from app.realtime.models import RouteChangeKind
 from app.realtime.ordering import serialize_event_writers
@@ -57,6 +57,7 @@ async def record_delivery_attempt(runtime: Runtime, principal: Principal, report
                 await uow.emit(StopDelivered(
                     tenant_id=stop.tenant_id, stop_id=stop.id, attempt_id=attempt.id, driver_id=principal.user_id, note=report.note,
                 ))
+            await uow.emit(AttemptRecorded(tenant_id=stop.tenant_id, stop_id=stop.id, attempt_id=attempt.id))
             return attempt, False
     except IntegrityError:
         async with runtime.sessionmaker() as session:

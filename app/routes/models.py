@@ -39,19 +39,26 @@ class AttemptOutcome(StrEnum):
 
 class Vehicle(SQLModel, table=True):
     __tablename__ = "vehicle"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "external_ref", name="uq_vehicle_tenant_external_ref"),)
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
     depot_id: int = Field(foreign_key="depot.id", index=True)
     label: str = Field(max_length=64)
     capacity: int = Field(default=150, ge=0, description="parcels")
+    skills: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    external_ref: str | None = Field(default=None, max_length=100)
+    active: bool = True
 
 
 class Route(SQLModel, table=True):
     """One driver's day from one depot; `version` grows with every change to it."""
 
     __tablename__ = "route"
-    __table_args__ = (sa.Index("ix_route_driver_date", "driver_id", "service_date"),)
+    __table_args__ = (
+        sa.Index("ix_route_driver_date", "driver_id", "service_date"),
+        sa.UniqueConstraint("tenant_id", "service_date", "external_ref", name="uq_route_tenant_date_external_ref"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
@@ -61,6 +68,7 @@ class Route(SQLModel, table=True):
     service_date: date
     status: RouteStatus = Field(default=RouteStatus.PLANNED, sa_type=StrEnumType(RouteStatus))
     version: int = Field(default=1, ge=1)
+    external_ref: str | None = Field(default=None, max_length=100)
     updated_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
 
 
@@ -68,7 +76,10 @@ class Stop(SQLModel, table=True):
     """A place on a route where parcels are handed over, with the customer's time window."""
 
     __tablename__ = "stop"
-    __table_args__ = (sa.Index("ix_stop_route_sequence", "route_id", "sequence"),)
+    __table_args__ = (
+        sa.Index("ix_stop_route_sequence", "route_id", "sequence"),
+        sa.UniqueConstraint("tenant_id", "external_ref", name="uq_stop_tenant_external_ref"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
@@ -81,10 +92,13 @@ class Stop(SQLModel, table=True):
     window_start: datetime = Field(sa_type=UTCDateTime)
     window_end: datetime = Field(sa_type=UTCDateTime)
     planned_eta: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    live_eta: datetime | None = Field(default=None, sa_type=UTCDateTime, description="ETA from the driver's last GPS fix")
+    live_eta_at: datetime | None = Field(default=None, sa_type=UTCDateTime, description="when live_eta was computed")
     service_seconds: int = Field(default=180, ge=0)
     status: StopStatus = Field(default=StopStatus.PENDING, sa_type=StrEnumType(StopStatus))
     attempts: int = Field(default=0, ge=0)
     version: int = Field(default=1, ge=1)
+    external_ref: str | None = Field(default=None, max_length=100)
 
 
 class Parcel(SQLModel, table=True):

@@ -68,7 +68,9 @@ class StopType:
     lat: float
     lon: float
     time_window: TimeWindowType
-    planned_eta: datetime | None
+    planned_eta: datetime | None = strawberry.field(description="When service starts according to the route's plan.")
+    live_eta: datetime | None = strawberry.field(description="When service starts according to the driver's last GPS fix; null before the first fix.")
+    live_eta_at: datetime | None = strawberry.field(description="When liveEta was computed.")
     service_seconds: int
     status: StopStatusType
     attempts: int = strawberry.field(description="Attempts made so far; 1 and delivered is a first-time success.")
@@ -80,6 +82,7 @@ class StopType:
         return cls(
             id=strawberry.ID(str(row.id)), sequence=row.sequence, address=row.address, lat=row.lat, lon=row.lon,
             time_window=TimeWindowType(start=row.window_start, end=row.window_end), planned_eta=row.planned_eta,
+            live_eta=row.live_eta, live_eta_at=row.live_eta_at,
             service_seconds=row.service_seconds, status=row.status, attempts=row.attempts, version=row.version, row=row,
         )
 

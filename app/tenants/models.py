@@ -14,6 +14,14 @@ class Role(StrEnum):
     DISPATCHER = "dispatcher"
     SUPERVISOR = "supervisor"
     INTEGRATOR = "integrator"
+    ADMIN = "admin"
+
+
+class SubjectClaim(StrEnum):
+    """Which claim of an identity provider's token names the Detour user."""
+
+    SUB = "sub"  # matched against the user's externalRef
+    EMAIL = "email"  # matched against the user's email
 
 
 class Tenant(SQLModel, table=True):
@@ -27,6 +35,12 @@ class Tenant(SQLModel, table=True):
     currency: str = Field(default="EUR", max_length=3)
     reattempt_base_cost_cents: int = Field(default=450, ge=0)
     reattempt_cost_per_km_cents: int = Field(default=35, ge=0)
+    timezone: str = Field(default="UTC", max_length=64)
+    active: bool = True
+    oidc_issuer: str | None = Field(default=None, max_length=500, sa_column_kwargs={"unique": True})
+    oidc_audience: str | None = Field(default=None, max_length=500)
+    oidc_jwks_url: str | None = Field(default=None, max_length=1000)
+    oidc_subject_claim: SubjectClaim = Field(default=SubjectClaim.SUB, sa_type=StrEnumType(SubjectClaim))
     created_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
 
 
@@ -34,6 +48,7 @@ class Depot(SQLModel, table=True):
     """A hub routes start from; its time zone is the local day of its routes."""
 
     __tablename__ = "depot"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "external_ref", name="uq_depot_tenant_external_ref"),)
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
@@ -42,13 +57,18 @@ class Depot(SQLModel, table=True):
     lat: float
     lon: float
     timezone: str = Field(default="UTC", max_length=64)
+    external_ref: str | None = Field(default=None, max_length=100)
+    active: bool = True
 
 
 class User(SQLModel, table=True):
     """A person or system acting on the API, with one role inside one tenant."""
 
     __tablename__ = "app_user"
-    __table_args__ = (sa.UniqueConstraint("tenant_id", "email", name="uq_app_user_tenant_email"),)
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "email", name="uq_app_user_tenant_email"),
+        sa.UniqueConstraint("tenant_id", "external_ref", name="uq_app_user_tenant_external_ref"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
@@ -56,6 +76,7 @@ class User(SQLModel, table=True):
     name: str = Field(max_length=200)
     role: Role = Field(sa_type=StrEnumType(Role))
     phone: str | None = Field(default=None, max_length=20)
+    external_ref: str | None = Field(default=None, max_length=100)
     active: bool = True
     created_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
 

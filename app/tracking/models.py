@@ -39,3 +39,48 @@ class DriverLastPosition(SQLModel, table=True):
     accuracy_m: float | None = None
     speed_mps: float | None = None
     heading_deg: float | None = None
+
+
+class RouteLiveState(SQLModel, table=True):
+    """When a route's live ETAs were last computed (the per-route throttle, shared by every API process)."""
+
+    __tablename__ = "route_live_state"
+
+    route_id: int = Field(foreign_key="route.id", primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    computed_at: datetime = Field(sa_type=UTCDateTime)
+    stops_done: int = Field(default=0, ge=0, description="stops no longer pending at the last computation")
+
+
+class StopLiveState(SQLModel, table=True):
+    """What the live ETAs decided about one stop: running late (with hysteresis), approached, ETA 30 min out."""
+
+    __tablename__ = "stop_live_state"
+
+    stop_id: int = Field(foreign_key="stop.id", primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    route_id: int = Field(foreign_key="route.id", index=True)
+    late: bool = False
+    late_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    late_handled: bool = Field(default=False, description="the lateness went to a replan proposal or an exception")
+    approached_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    eta_30: datetime | None = Field(default=None, sa_type=UTCDateTime, description="the live ETA given about 30 min before arrival")
+    eta_30_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LateRouteProposal(SQLModel, table=True):
+    """One replan offered to the dispatcher because several stops of a route would miss their windows."""
+
+    __tablename__ = "late_route_proposal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    route_id: int = Field(foreign_key="route.id", index=True)
+    based_on_version: int = Field(ge=1)
+    late_stop_ids: list[int] = Field(default_factory=list, sa_type=sa.JSON)
+    still_late_stop_ids: list[int] = Field(default_factory=list, sa_type=sa.JSON)
+    minutes_saved: int = 0
+    windows_kept_now: int = Field(default=0, ge=0)
+    windows_kept_replanned: int = Field(default=0, ge=0)
+    plan: dict = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)

@@ -6,11 +6,12 @@ import strawberry
 
 from app.api.common import MutationError, as_payload, parse_id
 from app.api.context import Info
-from app.auth.permissions import IsDriver, IsStaffOrIntegrator
+from app.auth.permissions import IsDriver, IsStaff, IsStaffOrIntegrator
 from app.auth.principal import may_see_depot
 from app.tracking import flows, service
 from app.tracking.service import Fix
-from app.tracking.types import DriverPositionType
+from app.routes.service import get_visible_route
+from app.tracking.types import DriverPositionType, LateRouteProposalType
 
 
 @strawberry.input(description="One GPS fix, as the phone recorded it.")
@@ -47,6 +48,15 @@ class TrackingQuery:
             session=info.context.session, tenant_id=info.context.viewer.tenant_id, depot_id=depot.id, day=local_day
         )
         return [DriverPositionType.from_row(r) for r in rows]
+
+    @strawberry.field(permission_classes=[IsStaff], description="Replans offered because the route runs late, newest first.")
+    async def late_route_proposals(self, info: Info, route_id: strawberry.ID) -> list[LateRouteProposalType]:
+        session, viewer = info.context.session, info.context.viewer
+        route = await get_visible_route(session=session, principal=viewer, route_id=parse_id(route_id, "route", "routeId"))
+        if route is None:
+            return []
+        rows = await service.late_proposals(session=session, tenant_id=viewer.tenant_id, route_id=route.id)
+        return [LateRouteProposalType.from_row(r) for r in rows]
 
 
 @strawberry.type

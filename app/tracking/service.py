@@ -1,6 +1,7 @@
 """Storing GPS fixes and reading the last known position per driver."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -9,9 +10,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.clock import current_time
 from app.errors import invalid
-from app.routes.models import Route
-from app.tenants.models import Role, User, UserDepot
-from app.tracking.models import DriverLastPosition, DriverPosition
+from app.routes.models import Route, RouteStatus
+from app.tenants.models import Depot, Role, User, UserDepot
+from app.tracking.models import DriverLastPosition, DriverPosition, LateRouteProposal
 
 MAX_BATCH = 500
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -89,3 +90,27 @@ async def last_positions_for_depot(*, session: AsyncSession, tenant_id: int, dep
         .order_by(col(DriverLastPosition.driver_id))
     )
     return list((await session.exec(query)).all())
+
+
+async def driving_route_id(*, session: AsyncSession, tenant_id: int, driver_id: int) -> int | None:
+    """The route the driver is driving today (in its depot's time zone): in progress first, else planned."""
+    now = current_time()
+    days = [(now + timedelta(days=d)).date() for d in (-1, 0, 1)]
+    rows = await session.exec(
+        select(Route, Depot).join(Depot, Depot.id == Route.depot_id)
+        .where(Route.tenant_id == tenant_id, Route.driver_id == driver_id, col(Route.service_date).in_(days))
+        .where(col(Route.status).in_([RouteStatus.IN_PROGRESS, RouteStatus.PLANNED]))
+        .order_by(col(Route.status), col(Route.id))
+    )
+    today = [route for route, depot in rows.all() if route.service_date == now.astimezone(ZoneInfo(depot.timezone)).date()]
+    today.sort(key=lambda route: route.status is not RouteStatus.IN_PROGRESS)
+    return today[0].id if today else None
+
+
+async def late_proposals(*, session: AsyncSession, tenant_id: int, route_id: int) -> list[LateRouteProposal]:
+    """The replan proposals offered for a route because it ran late, newest first."""
+    rows = await session.exec(
+        select(LateRouteProposal).where(LateRouteProposal.tenant_id == tenant_id, LateRouteProposal.route_id == route_id)
+        .order_by(col(LateRouteProposal.id).desc())
+    )
+    return list(rows.all())

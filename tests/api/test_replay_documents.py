@@ -113,9 +113,10 @@ async def test_replanning_and_analytics_documents_run_against_the_demo_tenant(cl
     preview = await gql(client, document("PreviewReplan"), {"routeId": str(route.id)}, token=dispatcher)
     replan = await gql(client, document("ReplanRoute"), {"input": {"routeId": str(route.id), "expectedVersion": route.version}}, token=dispatcher)
     dashboard = await gql(client, document("AnalyticsDashboard"), {"filter": period}, token=dispatcher)
+    late = await gql(client, document("LateRouteProposals"), {"routeId": str(route.id)}, token=dispatcher)
 
     # then each answers without an error, and the replan wrote a new route version
-    for result in (preview, replan, dashboard):
+    for result in (preview, replan, dashboard, late):
         assert "errors" not in result, result
     assert preview["data"]["previewReplan"]["errors"] == [] and preview["data"]["previewReplan"]["proposal"]["stops"]
     assert replan["data"]["replanRoute"]["errors"] == [] and replan["data"]["replanRoute"]["route"]["version"] == route.version + 1

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     graphiql: bool | None = None
     introspection: bool | None = None
     allowed_origins: list[str] = Field(default_factory=lambda: ["*"])
+    # The console's map tiles, e.g. https://tile.example/{z}/{x}/{y}.png; unset: the map is drawn from the data alone.
+    console_tile_url: str | None = None
     log_format: str | None = None
     log_level: str = "INFO"
 

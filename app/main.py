@@ -20,6 +20,7 @@ from app.analytics.metrics import metrics_endpoint
 from app.api.schema import build_schema
 from app.api.view import DetourGraphQL
 from app.config import Settings, get_settings
+from app.console.routes import console_routes
 from app.logs import configure_logging, request_id_var
 from app.demo.phone import phone_routes
 from app.demo.running import demo_clock, run_demo
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             *page_routes(runtime),
             *phone_routes(runtime),
             *gps_routes(runtime),
+            *console_routes(runtime),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

@@ -47,3 +47,8 @@ def cell_label(value: int) -> str:
 
 def cell_centre(value: int) -> tuple[float, float]:
     return h3.cell_to_latlng(h3.int_to_str(value))
+
+
+def cell_boundary(value: int) -> list[list[float]]:
+    """The cell's corners as [lat, lon] pairs (rounded to ~1 m)."""
+    return [[round(lat, 5), round(lon, 5)] for lat, lon in h3.cell_to_boundary(h3.int_to_str(value))]

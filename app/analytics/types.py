@@ -2,7 +2,7 @@
 import strawberry
 
 from app.analytics import service
-from app.analytics.areas import cell_centre, cell_label
+from app.analytics.areas import cell_boundary, cell_centre, cell_label
 from app.analytics.punctuality import Punctuality
 from app.analytics.series import Bucket, Kpi
 from app.delivery_exceptions.types import ExceptionKindType, ResolutionOutcomeType
@@ -79,6 +79,7 @@ class AreaStatsType:
     access_failure_share: float
     gated_addresses: int = strawberry.field(description="Stops with a gate, entry-code, key or locked-building failure.")
     has_gated_addresses: bool
+    boundary: list[list[float]] = strawberry.field(description="The hexagon's corners as [lat, lon] pairs, for drawing it on a map.")
 
     @classmethod
     def from_stats(cls, s: service.AreaStats) -> "AreaStatsType":
@@ -86,6 +87,7 @@ class AreaStatsType:
         return cls(
             cell=cell_label(s.cell), lat=lat, lon=lon, exceptions=s.exceptions, access_failures=s.access_failures,
             access_failure_share=s.access_failure_share, gated_addresses=s.gated_stops, has_gated_addresses=s.gated_stops > 0,
+            boundary=cell_boundary(s.cell),
         )
 
 

@@ -68,6 +68,7 @@ async def test_every_document_runs_against_the_demo_tenant(client, factory, cloc
         "ExceptionQueue": (dispatcher, {"filter": {"status": ["OPEN"]}}),
         "ExceptionDetail": (dispatcher, {"id": str(open_exc.id)}),
         "DriverPositions": (dispatcher, {"depotId": str(route.depot_id)}),
+        "RouteStops": (dispatcher, {"id": str(route.id)}),
         "AcknowledgeException": (dispatcher, {"input": {"id": str(open_exc.id), "expectedVersion": open_exc.version}}),
         "UpdateExceptionStatus": (dispatcher, {"input": {"id": str(open_exc.id), "expectedVersion": open_exc.version + 1, "status": "CONTACTING_CUSTOMER"}}),
         "ResolveException": (dispatcher, {"input": {"id": str(open_exc.id), "expectedVersion": open_exc.version + 2, "outcome": "RESCHEDULED"}}),
@@ -81,6 +82,7 @@ async def test_every_document_runs_against_the_demo_tenant(client, factory, cloc
         assert not (isinstance(payload, dict) and payload.get("errors")), (name, payload)
     assert len(results["MyRoute"]["data"]["myRoute"]["stops"]) == 40
     assert results["ExceptionQueue"]["data"]["exceptions"]["edges"]
+    assert len(results["RouteStops"]["data"]["route"]["stops"]) == 40
 
 
 async def _my_route_statements(client, factory, count_statements, stops: int) -> int:
@@ -119,3 +121,4 @@ async def test_replanning_and_analytics_documents_run_against_the_demo_tenant(cl
     assert preview["data"]["previewReplan"]["errors"] == [] and preview["data"]["previewReplan"]["proposal"]["stops"]
     assert replan["data"]["replanRoute"]["errors"] == [] and replan["data"]["replanRoute"]["route"]["version"] == route.version + 1
     assert dashboard["data"]["analytics"]["kpis"]["current"]["exceptions"] == 6  # the demo's open exceptions
+    assert all(len(area["boundary"]) == 6 for area in dashboard["data"]["analytics"]["areas"])  # hexagons the console draws

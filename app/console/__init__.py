@@ -1,0 +1,1 @@
+"""The dispatcher console: static files served at /console, talking only to the public GraphQL API."""

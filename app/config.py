@@ -129,8 +129,8 @@ class Settings(BaseSettings):
 
     # Request budgets and trusted documents (issue 17): see app/api/cost.py, ratelimit.py, trusted_documents.py.
     max_query_cost: int = Field(default=2000, gt=0)  # a single document costing more is refused before it runs
-    budget_capacity: int = Field(default=10000, gt=0)  # leaky bucket per API key / user
-    budget_leak_per_second: float = Field(default=100.0, gt=0)
+    budget_capacity: int = Field(default=100_000, gt=0)  # leaky bucket per API key / user (a console reloads its queue often)
+    budget_leak_per_second: float = Field(default=1000.0, gt=0)
     budget_redis_url: str | None = None  # default: the broadcast URL when it is Redis, else in process
     trusted_documents_only: bool = False  # drivers', dispatchers' and supervisors' tokens may only send graphql/ documents
     trusted_documents_dir: str | None = None  # default: the repository's graphql/

@@ -77,7 +77,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
                 "DETOUR_BROADCAST_URL": "memory://", "DETOUR_REALTIME_POSITION_INTERVAL_SECONDS": "0"})
     detour = Path(sys.executable).parent / "detour"
     log = (work / "serve.log").open("w")
-    process = subprocess.Popen([str(detour), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=work, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen([str(detour), "serve", "--no-simulate", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=work, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:  # wait for the process to listen (a readiness poll, not a wait for time to pass)

@@ -84,6 +84,9 @@ def test_approve_an_alternative_then_resolve(page, server):
     page.click("[data-action=resolve]")
     page.wait_for_selector("article[data-status=RESOLVED]")
     assert "left behind the blue bin" in page.locator(".resolved").inner_text()
+    # and the closed exception leaves the open queue while its detail stays on screen
+    page.wait_for_selector(f"[data-exception='{reported['exception']['id']}']", state="detached")
+    assert page.locator("article[data-status=RESOLVED]").is_visible()
 
 
 def test_a_version_conflict_is_explained_and_the_view_reloads(page, server):

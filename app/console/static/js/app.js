@@ -44,6 +44,7 @@ function Console({ viewer, config, onSignOut }) {
   const socket = useRef(null);
   const queue = useQueue(depot && depot.id);
   const lastId = useRef(null);
+  const lastSelected = useRef(null);
 
   useEffect(() => {
     if (!depot) return undefined;
@@ -102,7 +103,11 @@ function Console({ viewer, config, onSignOut }) {
   }, [queue.visible, selectedId]);
 
   if (!depot) return html`<main class="signin"><p>This user sees no depot.</p><button onClick=${onSignOut}>Sign out</button></main>`;
-  const selected = queue.items.find((x) => x.id === selectedId);
+  // An exception the dispatcher just resolved leaves the open queue; its detail stays on screen (with "Closed …")
+  // until they select another one.
+  const listed = queue.items.find((x) => x.id === selectedId);
+  if (listed) lastSelected.current = listed;
+  const selected = listed || (lastSelected.current && lastSelected.current.id === selectedId ? lastSelected.current : null);
   const drivers = Object.values(positions).map((p) => ({ ...p, name: queue.driverNames[p.driverId] }));
   return html`<div class=${`shell pane-${pane} view-${view}`}>
     <header class="top">

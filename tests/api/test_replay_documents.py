@@ -15,7 +15,7 @@ from app.runtime import unit_of_work
 from app.seed import seed_demo
 from app.tenants.models import Role, User
 from tests.conftest import client_for
-from tests.factories import gql
+from tests.factories import Factory, gql
 
 ROOT = Path(__file__).resolve().parents[2] / "graphql"
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -29,6 +29,12 @@ def clocked(request, runtime):  # noqa: ANN001, ANN201
         return runtime
     hour, minute = HOURS[request.param]
     return replace(runtime, clock=FrozenClock(datetime(2026, 12, 1, hour, minute, tzinfo=AMSTERDAM)))
+
+
+@pytest.fixture
+def factory(clocked):  # noqa: ANN001, ANN201
+    """Rows made on the clocked runtime's day, so the frozen hours never depend on today's date."""
+    return Factory(clocked)
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ def api_processes(count: int, *, database_url: str, broadcast_url: str, prefix: 
 
 
 def _wait_healthy(url: str, process: subprocess.Popen, log) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a loaded CI machine starts uvicorn slowly
     while time.monotonic() < deadline:
         if process.poll() is not None:
             log.seek(0)

@@ -81,15 +81,26 @@ async def _next_stop_sequence(session: AsyncSession, tenant_id: int, stop_id: in
     return int((await session.exec(query)).one()) + 1
 
 
+async def _next_route_sequence(session: AsyncSession, tenant_id: int, route_id: int) -> int:
+    """Route events (no stop) count per route: 1, 2, 3…"""
+    query = select(func.count()).select_from(WebhookMessage).where(
+        WebhookMessage.tenant_id == tenant_id, WebhookMessage.route_id == route_id, col(WebhookMessage.stop_id).is_(None),
+    )
+    return int((await session.exec(query)).one()) + 1
+
+
 def subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
     return endpoint.enabled and (not endpoint.event_types or event_type in endpoint.event_types)
 
 
 async def enqueue(
     *, session: AsyncSession, tenant_id: int, event_type: str, data: dict[str, Any], source_key: str,
-    occurred_at: datetime, stop_id: int | None = None, integration_event_id: int | None = None,
+    occurred_at: datetime, stop_id: int | None = None, route_id: int | None = None, integration_event_id: int | None = None,
 ) -> WebhookMessage | None:
-    """The message for this fact (once per source key) and a pending delivery to each subscribed endpoint."""
+    """The message for this fact (once per source key) and a pending delivery to each subscribed endpoint.
+
+    A stop event's `sequence` counts per stop; a route event (a route and no stop) counts per route.
+    """
     existing = (await session.exec(
         select(WebhookMessage).where(WebhookMessage.tenant_id == tenant_id, WebhookMessage.source_key == source_key)
     )).first()
@@ -98,8 +109,11 @@ async def enqueue(
     body = {**data, "occurredAt": occurred_at.isoformat()}
     if stop_id is not None:
         body["stopId"], body["sequence"] = str(stop_id), await _next_stop_sequence(session, tenant_id, stop_id)
+    elif route_id is not None:
+        body["routeId"], body["sequence"] = str(route_id), await _next_route_sequence(session, tenant_id, route_id)
     message = WebhookMessage(
-        tenant_id=tenant_id, event_type=event_type, source_key=source_key, stop_id=stop_id, integration_event_id=integration_event_id,
+        tenant_id=tenant_id, event_type=event_type, source_key=source_key, stop_id=stop_id, route_id=route_id,
+        integration_event_id=integration_event_id,
         payload={"type": event_type, "timestamp": occurred_at.isoformat(), "data": body},
     )
     session.add(message)

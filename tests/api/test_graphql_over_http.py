@@ -4,6 +4,7 @@ and budgets under application/graphql-response+json, and a field error that stil
 import asyncio
 import json
 import socket
+from dataclasses import replace
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,9 @@ from app.api.trusted_documents import document_id, manifest
 from app.config import Settings
 from app.bootstrap import bootstrap
 from app.main import create_app
+from app.runtime import Runtime
+from tests.conftest import client_for
+from tests.factories import Factory
 
 GR = "application/graphql-response+json"
 JSON = "application/json"
@@ -136,13 +140,21 @@ AUDITS = [
 
 
 @pytest.fixture(scope="module")
-async def server(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """uvicorn on a real 127.0.0.1 socket, for the whole module: the HTTP contract does not depend on the database
-    backend, so one SQLite runtime of its own serves every rule (and no table cleanup runs between them)."""
+async def audit_runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
+    """The HTTP contract does not depend on the database backend: one SQLite runtime of the module's own serves every
+    rule (and no table cleanup runs between them)."""
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('audit') / 'audit.db'}"
     await asyncio.to_thread(migrate.upgrade, url)
     runtime = bootstrap(Settings(database_url=url, broadcast_url="memory://", log_format="console"))
     await runtime.start()
+    yield runtime
+    await runtime.stop()
+
+
+@pytest.fixture(scope="module")
+async def server(audit_runtime: Runtime) -> str:
+    """uvicorn serving the app on a real 127.0.0.1 socket, for the whole module."""
+    runtime = audit_runtime
     listening = socket.socket()
     listening.bind(("127.0.0.1", 0))
     listening.listen(64)
@@ -153,7 +165,6 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> str:
     await server.startup(sockets=[listening])
     yield f"http://127.0.0.1:{listening.getsockname()[1]}"
     await server.shutdown()
-    await runtime.stop()
 
 
 @pytest.fixture
@@ -289,3 +300,28 @@ async def test_the_graphiql_page_still_opens_in_a_browser(http):
     # then it gets the IDE (embedded mode), not a 406
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
 
+
+
+async def test_a_refused_document_is_4xx_without_data_in_the_graphql_type_and_keeps_its_legacy_answer(audit_runtime):
+    # given trusted-only mode with a small cost limit, and a dispatcher
+    strict = replace(audit_runtime, settings=audit_runtime.settings.model_copy(update={"trusted_documents_only": True, "max_query_cost": 5}))
+    factory = Factory(strict)
+    fleet = await factory.fleet(stops=1, slug="audit-refusals")
+    auth = {"authorization": f"Bearer {factory.token(fleet.dispatcher)}"}
+
+    # when the dispatcher sends free text in each media type, and an integrator a document over the cost limit
+    costly = "{ exceptions(first: 100) { edges { node { id } } } }"
+    async with client_for(strict) as client:
+        modern = await client.post("/graphql", json={"query": "{ viewer { user { id } } }"}, headers={**auth, "accept": GR})
+        legacy = await client.post("/graphql", json={"query": "{ viewer { user { id } } }"}, headers={**auth, "accept": JSON})
+        too_costly = await client.post("/graphql", json={"query": costly},
+                                       headers={"authorization": f"Bearer {factory.token(fleet.integrator)}", "accept": GR})
+
+    # then both are 403 TRUSTED_DOCUMENT_REQUIRED; the GraphQL type has no data entry, the legacy one keeps `data: null`
+    assert (modern.status_code, legacy.status_code) == (403, 403)
+    assert modern.headers["content-type"].startswith(GR) and "data" not in modern.json()
+    assert modern.json()["errors"][0]["extensions"]["code"] == "TRUSTED_DOCUMENT_REQUIRED"
+    assert legacy.headers["content-type"].startswith(JSON) and legacy.json()["data"] is None
+    # and the costly document is a 400 without data
+    assert too_costly.status_code == 400 and "data" not in too_costly.json(), too_costly.text
+    assert too_costly.json()["errors"][0]["extensions"]["code"] == "COST_LIMIT_EXCEEDED"

@@ -126,6 +126,8 @@ class Settings(BaseSettings):
     webhook_secret_overlap_hours: float = Field(default=24.0, ge=0)
     webhook_warn_after_hours: float = Field(default=24.0, gt=0)
     webhook_disable_after_days: float = Field(default=5.0, gt=0)
+    # eta.changed only when a stop's live ETA is this far from the last one announced (or from the plan's): no flood
+    webhook_eta_change_minutes: float = Field(default=5.0, gt=0)
 
     # Request budgets and trusted documents (issue 17): see app/api/cost.py, ratelimit.py, trusted_documents.py.
     max_query_cost: int = Field(default=2000, gt=0)  # a single document costing more is refused before it runs

@@ -100,9 +100,14 @@ class AlternativeExecuted(Event):
 
 @dataclass(frozen=True)
 class RouteChanged(Event):
+    """A route got a new version; `change` is its route event kind (ROUTE_REPLANNED: a solved plan, `plan_id`)."""
+
     route_id: int
     change: str
     stop_ids: tuple[int, ...] = ()
+    version: int | None = None
+    plan_id: int | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,14 @@ class PositionsReported(Event):
     driver_id: int
     route_id: int | None
     accepted: int
+
+
+@dataclass(frozen=True)
+class LiveEtasUpdated(Event):
+    """A route's live ETAs were recomputed from a GPS fix and written on its pending stops (`stop_ids`)."""
+
+    route_id: int
+    stop_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)

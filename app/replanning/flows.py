@@ -8,7 +8,7 @@ from typing import Any
 from app.auth.principal import Principal
 from app.config import Settings
 from app.customers.models import Customer
-from app.events import AlternativeExecuted
+from app.events import AlternativeExecuted, RouteChanged
 from app.errors import DomainError, ErrorCode, ensure_version, invalid, not_found
 from app.outreach.flows import enqueue_sms
 from app.outreach.service import local_time
@@ -235,6 +235,10 @@ async def _announce(uow: UnitOfWork, new: service.NewVersion, proposal: Proposal
     )
     notice = {"type": "ROUTE_REPLANNED", "routeId": route.id, "version": route.version, "planId": plan_id}
     uow.notify(Notice(route_channel(route.tenant_id, route.id), notice))
+    await uow.emit(RouteChanged(
+        tenant_id=route.tenant_id, route_id=route.id, change=RouteChangeKind.ROUTE_REPLANNED.value, stop_ids=tuple(touched),
+        version=route.version, plan_id=plan_id, reason=reason,
+    ))
 
 
 def plan_document(proposal: Proposal, *, reason: str, settings: Settings) -> dict[str, Any]:

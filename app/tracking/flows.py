@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from app.auth.principal import Principal
-from app.events import PositionsReported
+from app.events import LiveEtasUpdated, PositionsReported
 from app.realtime.bus import Notice
 from app.realtime.models import RouteChangeKind
 from app.realtime.route_events import record_route_change
@@ -70,6 +70,8 @@ async def on_positions_reported(runtime: Runtime, *, tenant_id: int, driver_id: 
         stops = await live.remaining_stops(session=session, route_id=route_id)
         etas = await live.compute_live_etas(runtime.matrix, fix=(fix.lat, fix.lon), stops=stops, now=now)
         moved = live.store_live_etas(session=session, etas=etas, now=now, moved=timedelta(seconds=settings.live_eta_publish_change_seconds))
+        if etas:  # integrations announce the stops whose ETA moved enough (eta.changed webhooks)
+            await uow.emit(LiveEtasUpdated(tenant_id=tenant_id, route_id=route_id, stop_ids=tuple(item.stop.id for item in etas)))
         if moved:
             await record_route_change(
                 uow, route=route, kind=RouteChangeKind.ETAS_UPDATED, stop_ids=moved, payload={"source": "GPS", "fixAt": fix.recorded_at.isoformat()},

@@ -5,6 +5,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from cross_web import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -24,6 +25,7 @@ from app.realtime.socket_auth import authenticate_socket
 from app.runtime import Runtime
 
 log = logging.getLogger("detour.sockets")
+log_http = logging.getLogger("detour.http")
 
 
 # The HTTP contexts made during one ASGI call, closed when the call ends however it ends.
@@ -49,6 +51,10 @@ class DetourGraphQL(GraphQL):
         try:
             with writing_with(self.runtime.clock):  # what resolvers stamp and compare follows the runtime's clock
                 await super().__call__(scope, receive, send)
+        except ClientDisconnect:
+            # Under load a request can wait past its client's patience: there is no one left to answer, and it is
+            # not a server error (uncaught, uvicorn logged each one as "Exception in ASGI application").
+            log_http.info("client hung up before its request was read")
         finally:
             # Whatever happened — a client gone before or during the body, a refusal before the operation ran —
             # the request's database session goes back to the pool.

@@ -5,6 +5,8 @@ from contextvars import ContextVar
 from typing import Any
 
 from cross_web import HTTPException
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.requests import ClientDisconnect
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -111,6 +113,11 @@ class DetourGraphQL(GraphQL):
             tenant_var.set(context.principal.tenant_id)
         except (TokenError, ApiKeyError) as error:
             context.auth_error = str(error)
+        except (DBAPIError, SQLAlchemyTimeoutError) as error:
+            # The caller is looked up before the operation runs, outside GraphQL's error handling: a database that
+            # refuses connections under load (pool timeout, "too many clients") is a retryable 503, not a traceback.
+            log_http.warning("database unavailable while authenticating: %s", type(error).__name__)
+            raise HTTPException(503, "the database is unavailable: retry shortly") from None
         return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

@@ -46,7 +46,7 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        incoming = next((value for name, value in scope.get("headers") or () if name == b"x-request-id"), b"").decode("latin-1")
         request_id = incoming if incoming.isascii() and 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
         token = request_id_var.set(request_id)
 

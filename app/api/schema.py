@@ -11,6 +11,7 @@ from app.alternatives.schema import AlternativeMutation, AlternativeQuery
 from app.analytics.metrics import OperationMetrics
 from app.analytics.schema import AnalyticsQuery
 from app.api.budget import RequestBudget
+from app.api.execution import FastExecutionContext, mark_plain_fields
 from app.api.scalars import INPUT_SCALARS
 from app.api.extensions import log_errors, schema_extensions
 from app.config import Settings
@@ -52,9 +53,12 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions = [*schema_extensions(settings), OperationMetrics, RequestBudget]  # RequestBudget: integrations (issue 17)
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
-    return DetourSchema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions, config=StrawberryConfig(auto_camel_case=True, scalar_map={**INPUT_SCALARS, **ACCESS_SCALARS})
+    schema = DetourSchema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions, execution_context_class=FastExecutionContext,
+        config=StrawberryConfig(auto_camel_case=True, scalar_map={**INPUT_SCALARS, **ACCESS_SCALARS}),
     )
+    mark_plain_fields(schema._schema)  # plain scalar fields are read without a resolver call (app/api/execution.py)
+    return schema
 
 
 def __getattr__(name: str) -> strawberry.Schema:

@@ -5,6 +5,9 @@ from contextvars import ContextVar
 from typing import Any
 
 from cross_web import HTTPException
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from starlette.requests import ClientDisconnect
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -28,6 +31,7 @@ from app.realtime.socket_auth import authenticate_socket
 from app.runtime import Runtime
 
 log = logging.getLogger("detour.sockets")
+log_http = logging.getLogger("detour.http")
 
 
 # The HTTP contexts made during one ASGI call, closed when the call ends however it ends.
@@ -53,6 +57,10 @@ class DetourGraphQL(GraphQL):
         try:
             with writing_with(self.runtime.clock):  # what resolvers stamp and compare follows the runtime's clock
                 await super().__call__(scope, receive, send)
+        except ClientDisconnect:
+            # Under load a request can wait past its client's patience: there is no one left to answer, and it is
+            # not a server error (uncaught, uvicorn logged each one as "Exception in ASGI application").
+            log_http.info("client hung up before its request was read")
         finally:
             # Whatever happened — a client gone before or during the body, a refusal before the operation ran —
             # the request's database session goes back to the pool.
@@ -144,6 +152,11 @@ class DetourGraphQL(GraphQL):
             tenant_var.set(context.principal.tenant_id)
         except (TokenError, ApiKeyError) as error:
             context.auth_error = str(error)
+        except (DBAPIError, SQLAlchemyTimeoutError) as error:
+            # The caller is looked up before the operation runs, outside GraphQL's error handling: a database that
+            # refuses connections under load (pool timeout, "too many clients") is a retryable 503, not a traceback.
+            log_http.warning("database unavailable while authenticating: %s", type(error).__name__)
+            raise HTTPException(503, "the database is unavailable: retry shortly") from None
         return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

@@ -9,8 +9,6 @@ from app.customers.models import Customer
 from app.errors import DomainError
 from app.events import ExceptionReported
 from app.integrations.crm import CrmPreferences, CrmUnavailable
-from app.outreach import service as outreach
-from app.outreach.models import ConsentSource, ConsentStatus
 from app.routes.models import Stop
 from app.runtime import Runtime, unit_of_work
 
@@ -69,12 +67,12 @@ async def apply_preferences(runtime: Runtime, *, customer_id: int, preferences: 
             uow.session.add(customer)
             consent = preferences.sms_consent
             if consent is not None and customer.phone:
-                written = await outreach.record_consent(
-                    session=uow.session, tenant_id=customer.tenant_id, phone=customer.phone,
-                    status=ConsentStatus.GRANTED if consent.granted else ConsentStatus.REVOKED, source=ConsentSource.CRM,
+                # through the runtime's outbox port: outreach owns consent, and integrations must not import it
+                written = await runtime.outbox.record_consent(
+                    uow, tenant_id=customer.tenant_id, phone=customer.phone, granted=consent.granted, source="CRM",
                     captured_at=consent.captured_at,
                 )
-                if written is not None:
+                if written:
                     changed.append("sms_consent")
     except DomainError as error:  # the CRM's values are refused as a whole: nothing is changed
         log.warning("crm.preferences_refused", extra={"customerId": customer_id, "field": error.field, "reason": error.message})

@@ -1,7 +1,15 @@
 """GraphQL type of a customer."""
+from typing import Annotated
+
 import strawberry
 
+from app.api.common import check_page_size
+from app.api.context import Info
+from app.auth import scopes
+from app.auth.permissions import IsStaffOrIntegrator, RequiresScope
 from app.customers.models import Customer
+
+CommunicationConnectionRef = Annotated["CommunicationConnection", strawberry.lazy("app.outreach.communication_types")]  # noqa: F821
 
 
 @strawberry.type(name="Customer", description="The person a stop delivers to.")
@@ -14,6 +22,13 @@ class CustomerType:
     timezone: str
     preferred_channels: list[str]
     delivery_instructions: str
+
+    @strawberry.field(
+        permission_classes=[IsStaffOrIntegrator, RequiresScope(scopes.CUSTOMERS_READ)],
+        description="Every SMS and push sent to the customer, their answers and dispatchers' call notes, newest first.",
+    )
+    async def communications(self, info: Info, first: int = 20, after: str | None = None) -> CommunicationConnectionRef:
+        return await info.context.loaders.customer_communications.load((int(self.id), check_page_size(first), after))
 
     @classmethod
     def from_row(cls, row: Customer) -> "CustomerType":

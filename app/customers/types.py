@@ -1,4 +1,5 @@
 """GraphQL type of a customer."""
+from datetime import datetime, time
 from typing import Annotated
 
 import strawberry
@@ -22,6 +23,9 @@ class CustomerType:
     timezone: str
     preferred_channels: list[str]
     delivery_instructions: str
+    quiet_hours_start: time | None = strawberry.field(description="No messages from this local time (the customer's time zone)…")
+    quiet_hours_end: time | None = strawberry.field(description="…until this one; the span may cross midnight.")
+    crm_refreshed_at: datetime | None = strawberry.field(description="When the CRM's preferences were last read (null: never).")
 
     @strawberry.field(
         permission_classes=[IsStaffOrIntegrator, RequiresScope(scopes.CUSTOMERS_READ)],
@@ -35,4 +39,5 @@ class CustomerType:
         return cls(
             id=strawberry.ID(str(row.id)), name=row.name, phone=row.phone, email=row.email, language=row.language,
             timezone=row.timezone, preferred_channels=list(row.preferred_channels), delivery_instructions=row.delivery_instructions,
+            quiet_hours_start=row.quiet_hours_start, quiet_hours_end=row.quiet_hours_end, crm_refreshed_at=row.crm_refreshed_at,
         )

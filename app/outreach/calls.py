@@ -1,11 +1,12 @@
-"""Dispatchers' call notes: a phone call with a customer, written down so the history (and the CRM) knows it."""
+"""What dispatchers learn on the phone: call notes (for the history and the CRM) and the customer's word on SMS consent."""
 from app.auth.principal import Principal
 from app.customers.models import Customer
 from app.delivery_exceptions import service as exceptions
 from app.delivery_exceptions.models import EventType, ResolutionStep
 from app.delivery_exceptions.notices import event_notices
 from app.errors import invalid, not_found
-from app.outreach.models import CallOutcome, CustomerCall
+from app.outreach import service
+from app.outreach.models import CallOutcome, ConsentRecord, ConsentSource, ConsentStatus, CustomerCall
 from app.routes.models import Stop
 from app.runtime import Runtime, unit_of_work
 
@@ -41,3 +42,21 @@ async def record_customer_call(
             await uow.session.flush()
             uow.notify(*event_notices(event))
     return call
+
+
+async def set_sms_consent(runtime: Runtime, principal: Principal, *, customer_id: int, granted: bool) -> ConsentRecord:
+    """A dispatcher records what the customer said on the phone ("no more texts", "texts are fine again").
+
+    Returns the record in force afterwards (the existing one when it already said so).
+    """
+    async with unit_of_work(runtime) as uow:
+        customer = await uow.session.get(Customer, customer_id)
+        if customer is None or customer.tenant_id != principal.tenant_id:
+            raise not_found("customer", "customerId")
+        if not customer.phone:
+            raise invalid("the customer has no phone number", "customerId")
+        written = await service.record_consent(
+            session=uow.session, tenant_id=customer.tenant_id, phone=customer.phone, source=ConsentSource.DISPATCHER,
+            status=ConsentStatus.GRANTED if granted else ConsentStatus.REVOKED,
+        )
+        return written or await service.latest_consent(session=uow.session, tenant_id=customer.tenant_id, phone=customer.phone)

@@ -17,7 +17,7 @@ from app.outreach import communications
 from app.outreach.channels import mask_recipient
 from app.outreach.communications import Communication, CommunicationKind
 from app.outreach.links import LINK_MARKER
-from app.outreach.models import CallOutcome, CustomerCall, CustomerResponse, Notification
+from app.outreach.models import CallOutcome, ConsentRecord, ConsentSource, ConsentStatus, CustomerCall, CustomerResponse, Notification
 from app.outreach.redaction import redact
 from app.outreach.types import CustomerResponseType, NotificationType
 
@@ -26,6 +26,19 @@ CommunicationKindType = strawberry.enum(
     description="SMS and PUSH: a message Detour sent; CUSTOMER_ANSWER: what the customer replied or chose; CALL_NOTE: a dispatcher's call.",
 )
 CallOutcomeType = strawberry.enum(CallOutcome, name="CallOutcome", description="How a dispatcher's call to the customer went.")
+ConsentStatusType = strawberry.enum(ConsentStatus, name="ConsentStatus")
+ConsentSourceType = strawberry.enum(ConsentSource, name="ConsentSource", description="Who said it: the CRM, a STOP/START reply, the carrier, a dispatcher.")
+
+
+@strawberry.type(name="SmsConsent", description="The SMS consent record in force for the customer's number.")
+class SmsConsentType:
+    status: ConsentStatusType
+    source: ConsentSourceType
+    captured_at: datetime
+
+    @classmethod
+    def from_row(cls, row: ConsentRecord) -> SmsConsentType:
+        return cls(status=row.status, source=row.source, captured_at=row.captured_at)
 
 
 @strawberry.enum(name="CommunicationDirection")

@@ -9,8 +9,8 @@ from app.api.context import Info
 from app.auth.permissions import IsStaff
 from app.errors import DomainError
 from app.outreach import calls, flows, selfservice, sequences
-from app.outreach.communication_types import CallOutcomeType, CustomerCallNoteType
-from app.outreach.models import OutreachSequence, ResponseSource
+from app.outreach.communication_types import CallOutcomeType, ConsentStatusType, CustomerCallNoteType, SmsConsentType
+from app.outreach.models import ConsentStatus, OutreachSequence, ResponseSource
 from app.outreach.permissions import IsSupervisor
 from app.outreach.types import (
     CustomerLinkType,
@@ -41,6 +41,13 @@ class RecordCustomerCallInput:
     exception_id: strawberry.ID | None = strawberry.field(default=None, description="The exception the call was about; the call joins its timeline.")
 
 
+@strawberry.input(description="What the customer told the dispatcher about receiving texts.")
+class SetSmsConsentInput:
+    customer_id: strawberry.ID
+    status: ConsentStatusType
+
+
+SetSmsConsentPayload = payload_type("SetSmsConsentPayload", "consent", SmsConsentType, description="The consent in force afterwards.")
 RecordCustomerCallPayload = payload_type("RecordCustomerCallPayload", "call", CustomerCallNoteType, description="The call note, or why nothing was written.")
 
 
@@ -125,6 +132,13 @@ class OutreachMutation:
             info.context.runtime, info.context.viewer, customer_id=parse_id(input.customer_id, "customer", "customerId"),
             outcome=input.outcome, note=input.note,
             exception_id=parse_id(input.exception_id, "exception", "exceptionId") if input.exception_id else None,
+        ))
+
+    @strawberry.mutation(permission_classes=[IsStaff], description="Dispatcher: record the customer's word on SMS (source DISPATCHER).")
+    async def set_sms_consent(self, info: Info, input: SetSmsConsentInput) -> SetSmsConsentPayload:
+        return await as_changed(SetSmsConsentPayload, lambda: calls.set_sms_consent(
+            info.context.runtime, info.context.viewer, customer_id=parse_id(input.customer_id, "customer", "customerId"),
+            granted=input.status is ConsentStatus.GRANTED,
         ))
 
     @strawberry.mutation(description="Customer app: choose how to get the parcel, authenticated by the link token; once per token.")

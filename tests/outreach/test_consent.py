@@ -7,6 +7,7 @@ from app.outreach import service
 from app.outreach.flows import enqueue_sms
 from app.outreach.models import ConsentRecord, ConsentSource, ConsentStatus, NotificationStatus
 from app.runtime import unit_of_work
+from tests.factories import gql
 from tests.outreach.conftest import drain, post_signed, report
 
 CUSTOMER_PHONE = "+31612340000"
@@ -102,3 +103,33 @@ async def test_a_carrier_refusal_revokes_consent_with_the_carrier_as_source(http
     # then the number's consent is revoked by the carrier
     records = await _records(outreach_runtime, fleet.tenant.id)
     assert [(r.status, r.source) for r in records] == [(ConsentStatus.REVOKED, ConsentSource.CARRIER)]
+
+
+SET_CONSENT = """
+mutation Set($input: SetSmsConsentInput!) {
+  setSmsConsent(input: $input) { consent { status source capturedAt } errors { code field } }
+}
+"""
+
+
+async def test_a_dispatcher_records_what_the_customer_said_on_the_phone(http, factory, outreach_runtime):
+    # given a customer of ours and one of another tenant
+    ours, theirs = await factory.fleet(stops=1), await factory.fleet(stops=1)
+    dispatcher = factory.token(ours.dispatcher)
+
+    async def set_consent(customer_id, status, token=dispatcher):
+        return await gql(http, SET_CONSENT, {"input": {"customerId": str(customer_id), "status": status}}, token=token)
+
+    # when the dispatcher records "no more texts" for ours, tries the other tenant's, and a driver tries too
+    revoked = await set_consent(ours.stops[0].customer_id, "REVOKED")
+    foreign = await set_consent(theirs.stops[0].customer_id, "REVOKED")
+    driver = await set_consent(ours.stops[0].customer_id, "GRANTED", token=factory.token(ours.driver))
+
+    # then ours is revoked by the dispatcher and texts to them are suppressed; the others are refused and change nothing
+    assert revoked["data"]["setSmsConsent"]["consent"]["status"] == "REVOKED"
+    assert revoked["data"]["setSmsConsent"]["consent"]["source"] == "DISPATCHER"
+    assert (await _try_sms(outreach_runtime, ours.tenant.id)).status is NotificationStatus.SUPPRESSED
+    assert foreign["data"]["setSmsConsent"]["errors"] == [{"code": "NOT_FOUND", "field": "customerId"}]
+    assert driver["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await _records(outreach_runtime, theirs.tenant.id) == []
+    assert len(await _records(outreach_runtime, ours.tenant.id)) == 1

@@ -77,8 +77,9 @@ def update_preferences(
     customer: Customer, *, refreshed_at: datetime, language: str | None = None, timezone: str | None = None,
     preferred_channels: tuple[str, ...] | None = None, quiet_hours: tuple[time, time] | None | object = _KEEP,
 ) -> list[str]:
-    """Apply the preferences a CRM gave (None / _KEEP: keep ours), all checked first; returns the fields that changed.
+    """Apply the preferences a CRM gave, all checked first; returns the fields that changed.
 
+    None keeps our language, time zone and channels; quiet_hours left out keeps ours, None clears them.
     INVALID_INPUT naming the field, and nothing changed, when one of them is not acceptable.
     """
     start, end = (customer.quiet_hours_start, customer.quiet_hours_end) if quiet_hours is _KEEP else (quiet_hours or (None, None))

@@ -9,7 +9,6 @@ from typing import Any
 import strawberry
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
-from strawberry.scalars import JSON
 
 from app.api.common import PageInfo
 from app.errors import DomainError

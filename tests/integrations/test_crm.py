@@ -8,7 +8,8 @@ from sqlmodel import select
 
 from app.clock import FrozenClock
 from app.customers.models import Customer
-from app.integrations.crm import CrmUnavailable, HttpCrm
+from app.integrations.crm import CrmUnavailable, HttpCrm, parse_answer
+from app.integrations.crm_flows import apply_preferences
 from app.outreach.flows import enqueue_sms
 from app.outreach.models import ConsentRecord, ConsentSource, ConsentStatus, NotificationStatus
 from app.runtime import unit_of_work
@@ -240,3 +241,23 @@ async def test_customers_without_a_crm_reference_and_runtimes_without_a_crm_are_
 
     # then the CRM was never asked
     assert crm.requests == []
+
+
+async def test_an_absent_quiet_hours_key_keeps_them_and_null_clears_them(crm_runtime):
+    # given a customer with quiet hours
+    fleet = await _fleet_with_known_customer(crm_runtime)
+    customer_id = fleet.stops[0].customer_id
+    async with crm_runtime.sessionmaker() as session, session.begin():
+        customer = await session.get(Customer, customer_id)
+        customer.quiet_hours_start, customer.quiet_hours_end = time(22, 0), time(7, 0)
+        session.add(customer)
+
+    # when the CRM's answer leaves quietHours out
+    await apply_preferences(crm_runtime, customer_id=customer_id, preferences=parse_answer({"language": "de"}))
+    kept = await _customer(crm_runtime, customer_id)
+
+    # then they stay; and when it says null, they are cleared
+    await apply_preferences(crm_runtime, customer_id=customer_id, preferences=parse_answer({"quietHours": None}))
+    cleared = await _customer(crm_runtime, customer_id)
+    assert (kept.language, kept.quiet_hours_start, kept.quiet_hours_end) == ("de", time(22, 0), time(7, 0))
+    assert (cleared.language, cleared.quiet_hours_start, cleared.quiet_hours_end) == ("de", None, None)

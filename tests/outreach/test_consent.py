@@ -1,4 +1,5 @@
 """SMS consent records: STOP/START replies, the carrier and the CRM append them; the latest decides what may be sent."""
+import logging
 from datetime import timedelta
 
 from sqlmodel import select
@@ -49,8 +50,9 @@ async def test_stop_and_start_replies_append_records_for_every_tenant_that_wrote
     assert (await _try_sms(outreach_runtime, ours.tenant.id)).status is NotificationStatus.PENDING
 
 
-async def test_a_repeated_stop_writes_no_second_record(http, factory, worker, outreach_runtime):
+async def test_a_repeated_stop_writes_no_second_record_and_no_number_is_logged(http, factory, worker, outreach_runtime, caplog):
     # given a customer who said STOP
+    caplog.set_level(logging.DEBUG)
     fleet = await factory.fleet(stops=1)
     await report(http, factory.token(fleet.driver), fleet.stops[0].id)
     await drain(worker)
@@ -59,8 +61,9 @@ async def test_a_repeated_stop_writes_no_second_record(http, factory, worker, ou
     # when they say it again, with another stop word
     await post_signed(http, "/webhooks/twilio/inbound", {"From": CUSTOMER_PHONE, "Body": "UNSUBSCRIBE", "MessageSid": "SMr2"})
 
-    # then one record stands
+    # then one record stands, and no log line carries the number
     assert len(await _records(outreach_runtime, fleet.tenant.id)) == 1
+    assert caplog.records and all(CUSTOMER_PHONE not in str(r.__dict__) for r in caplog.records)
 
 
 async def test_the_latest_captured_consent_wins_whoever_gave_it(factory, outreach_runtime):

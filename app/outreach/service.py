@@ -1,4 +1,4 @@
-"""Outreach queries and state changes: outbox rows, opt-outs, answers. No I/O beyond the database, no commits."""
+"""Outreach queries and state changes: outbox rows, consent records, answers. No I/O beyond the database, no commits."""
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 

@@ -128,6 +128,11 @@ class Settings(BaseSettings):
     webhook_disable_after_days: float = Field(default=5.0, gt=0)
     # eta.changed only when a stop's live ETA is this far from the last one announced (or from the plan's): no flood
     webhook_eta_change_minutes: float = Field(default=5.0, gt=0)
+    # The CRM (issue 17): preferences and SMS consent read when an exception opens; see app/integrations/crm.py.
+    crm_url: str | None = None  # unset: no CRM
+    crm_token: str | None = None
+    crm_timeout_seconds: float = Field(default=5.0, gt=0)
+    crm_refresh_hours: float = Field(default=24.0, ge=0)  # a customer read from the CRM less than this ago is not read again
 
     # Request budgets and trusted documents (issue 17): see app/api/cost.py, ratelimit.py, trusted_documents.py.
     max_query_cost: int = Field(default=2000, gt=0)  # a single document costing more is refused before it runs

@@ -25,6 +25,7 @@ from app.outreach.links import with_link
 from app.outreach.models import (
     NO_ANSWER_PURPOSE,
     SYSTEM_ROLE,
+    ConsentSource,
     Notification,
     NotificationChannel,
     NotificationStatus,
@@ -205,7 +206,7 @@ class OutboxWorker:
             if error.recipient_gone and row.channel is NotificationChannel.PUSH:
                 await service.deactivate_push_token(session=uow.session, tenant_id=row.tenant_id, token=row.recipient)
             if error.recipient_gone and row.channel is NotificationChannel.SMS:
-                await service.opt_out(session=uow.session, tenant_id=row.tenant_id, phone=row.recipient, keyword="CARRIER")
+                await service.opt_out(session=uow.session, tenant_id=row.tenant_id, phone=row.recipient, keyword="CARRIER", source=ConsentSource.CARRIER)
             if row.channel is NotificationChannel.PUSH:
                 await enqueue_sms_fallback(uow, row, text)
         log.warning("customer message failed", extra={"notificationId": notification_id, "reason": error.reason})

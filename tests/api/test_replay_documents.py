@@ -101,7 +101,9 @@ async def _my_route_statements(client, factory, count_statements, stops: int) ->
     return count_statements.count
 
 
-async def test_my_route_sql_count_does_not_grow_with_stops(client, factory, count_statements):
+async def test_my_route_sql_count_does_not_grow_with_stops(client, clocked, count_statements):
+    # the routes are built on the served clock's day: under a frozen hour the system's date may be another day
+    factory = Factory(clocked)
     small = await _my_route_statements(client, factory, count_statements, 5)
     large = await _my_route_statements(client, factory, count_statements, 100)
     assert small == large
@@ -128,3 +130,25 @@ async def test_replanning_and_analytics_documents_run_against_the_demo_tenant(cl
     assert replan["data"]["replanRoute"]["errors"] == [] and replan["data"]["replanRoute"]["route"]["version"] == route.version + 1
     assert dashboard["data"]["analytics"]["kpis"]["current"]["exceptions"] == 6  # the demo's open exceptions
     assert all(len(area["boundary"]) == 6 for area in dashboard["data"]["analytics"]["areas"])  # hexagons the console draws
+
+
+async def test_customer_history_documents_run_against_the_demo_tenant(client, factory, clocked):
+    # given the demo data, an open exception and its customer
+    users, _, _, open_exc = await seeded(clocked)
+    dispatcher, integrator = factory.token(users[Role.DISPATCHER]), factory.token(users[Role.INTEGRATOR], scopes=frozenset({"customers:read"}))
+    async with clocked.sessionmaker() as session:
+        customer_id = (await session.get(Stop, open_exc.stop_id)).customer_id
+
+    # when the dispatcher notes a call and opens the history, and the CRM pulls it with customers:read
+    call = await gql(client, document("RecordCustomerCall"), {"input": {"customerId": str(customer_id), "exceptionId": str(open_exc.id),
+                                                                       "outcome": "VOICEMAIL", "note": "left a message"}}, token=dispatcher)
+    history = await gql(client, document("CustomerCommunications"), {"id": str(customer_id), "first": 10}, token=dispatcher)
+    pulled = await gql(client, document("CustomerCommunications"), {"id": str(customer_id)}, token=integrator)
+
+    # then both answer without errors, the call note first
+    for result in (call, history, pulled):
+        assert "errors" not in result, result
+    assert call["data"]["recordCustomerCall"]["errors"] == []
+    edges = history["data"]["customer"]["communications"]["edges"]
+    assert edges[0]["node"]["kind"] == "CALL_NOTE" and edges[0]["node"]["call"]["note"] == "left a message"
+    assert pulled["data"]["customer"]["communications"]["edges"][0]["node"]["id"] == edges[0]["node"]["id"]

@@ -15,7 +15,7 @@ from app.runtime import unit_of_work
 from app.seed import seed_demo
 from app.tenants.models import Role, User
 from tests.conftest import client_for
-from tests.factories import gql
+from tests.factories import Factory, gql
 
 ROOT = Path(__file__).resolve().parents[2] / "graphql"
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -35,6 +35,12 @@ def clocked(request, runtime):  # noqa: ANN001, ANN201
 async def client(clocked):  # noqa: ANN001, ANN201
     async with client_for(clocked) as http:
         yield http
+
+
+@pytest.fixture
+def factory(clocked):  # noqa: ANN001, ANN201
+    """Rows dated by the same clock as the requests: a route of the frozen day, not of the day the suite runs."""
+    return Factory(clocked)
 
 
 def document(name: str) -> str:

@@ -8,11 +8,11 @@ from app.clock import FrozenClock
 from app.delivery_exceptions.models import DeliveryException
 from app.realtime.models import RouteChangeKind, RouteEvent
 from app.routes.models import DeliveryAttempt, AttemptOutcome, Stop
-from app.tracking.eta import LiveEta
+from app.tracking.eta import LiveEta, StopLive
 from app.tracking.flows import on_positions_reported
 from app.tracking.geofence import distance_beyond_radius
 from app.tracking.lateness import update_lateness
-from app.tracking.models import LateRouteProposal, StopLiveState
+from app.tracking.models import LateRouteProposal
 from app.tracking.service import Fix, store_fixes
 from tests.factories import Factory
 
@@ -27,7 +27,7 @@ def eta_at(stop: Stop, minutes_after_window_end: float) -> LiveEta:
 def test_a_late_stop_clears_only_well_inside_its_window():
     # given a stop and its live state
     stop = Stop(id=1, tenant_id=1, route_id=1, sequence=1, customer_id=1, address="x", lat=0, lon=0, window_start=T0, window_end=T0 + timedelta(hours=1))
-    states = {1: StopLiveState(stop_id=1, tenant_id=1, route_id=1)}
+    states = {1: StopLive(stop_id=1, tenant_id=1, route_id=1)}
     rule = {"now": T0, "margin": timedelta(0), "clear": timedelta(minutes=10)}
 
     # when its ETA passes the window end, wobbles just inside it, then comes back well inside

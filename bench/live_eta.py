@@ -3,8 +3,9 @@
     .venv/bin/python bench/live_eta.py [--drivers 500] [--stops 20] [--ticks 6] [--concurrency 25] [--database-url URL]
 
 Everything runs in one process against the ASGI app over httpx (as the done-when test does), under a FrozenClock
-advanced 10 s per tick: each tick, every driver reports one fix. Three modes in the same run: live ETAs off (the
-baseline), on with the default per-route throttle (30 s), and on for every fix (throttle 0).
+advanced 10 s per tick: each tick, every driver reports one fix (moving about 22 m). Three modes in the same run: live
+ETAs off (the baseline), on with the default per-route coalescing (30 s; a driver who moved less than 25 m waits up
+to 120 s), and on for every fix (no coalescing).
 """
 import argparse
 import asyncio
@@ -118,11 +119,11 @@ async def main(args: argparse.Namespace) -> dict:
     await base.start()
     results: dict = {"database": url.split(":")[0], "drivers": args.drivers, "stops_per_route": args.stops, "ticks": args.ticks}
     try:
-        results["one_update_100_stops"] = await one_update_cost(dataclasses.replace(base, settings=base.settings.model_copy(update={"live_eta_interval_seconds": 0})), clock, updates=args.updates)
+        results["one_update_100_stops"] = await one_update_cost(dataclasses.replace(base, settings=base.settings.model_copy(update={"live_eta_interval_seconds": 0, "live_eta_min_move_m": 0})), clock, updates=args.updates)
         modes = {
             "live_off": {"live_eta_enabled": False},
             "live_on_throttled_30s": {"live_eta_enabled": True, "live_eta_interval_seconds": 30},
-            "live_on_every_fix": {"live_eta_enabled": True, "live_eta_interval_seconds": 0},
+            "live_on_every_fix": {"live_eta_enabled": True, "live_eta_interval_seconds": 0, "live_eta_min_move_m": 0},
         }
         for name, update in modes.items():
             runtime = dataclasses.replace(base, settings=base.settings.model_copy(update=update))

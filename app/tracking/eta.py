@@ -75,10 +75,19 @@ class RouteProgress:
     stops_done: int
     fix: tuple[float, float] | None
     fix_at: datetime | None
+    fix_then: tuple[float, float] | None = None
 
-    def is_due(self, *, now: datetime, interval: timedelta) -> bool:
-        """Never computed, a stop completed since, or `interval` passed."""
-        return self.computed_at is None or self.stops_done_then != self.stops_done or now - self.computed_at >= interval
+    def is_due(self, *, now: datetime, interval: timedelta, min_move_m: float = 0, max_interval: timedelta | None = None) -> bool:
+        """Never computed or a stop completed since; else `interval` passed and the driver moved `min_move_m`
+        since the last computation, or `max_interval` passed (a driver in a jam or at a door still slips)."""
+        if self.computed_at is None or self.stops_done_then != self.stops_done:
+            return True
+        elapsed = now - self.computed_at
+        if elapsed < interval:
+            return False
+        if max_interval is None or elapsed >= max_interval or self.fix is None or self.fix_then is None:
+            return True
+        return haversine_km(*self.fix_then, *self.fix) * 1000 >= min_move_m
 
 
 def _done_count(route_id: int):  # noqa: ANN202
@@ -96,9 +105,12 @@ async def progress(*, session: AsyncSession, route_id: int, driver_id: int) -> R
     query = select(
         live(RouteLiveState.computed_at), live(RouteLiveState.stops_done), _done_count(route_id),
         last(DriverLastPosition.lat), last(DriverLastPosition.lon), last(DriverLastPosition.recorded_at),
+        live(RouteLiveState.fix_lat), live(RouteLiveState.fix_lon),
     )
-    computed_at, then, done, lat, lon, fix_at = (await session.exec(query)).one()
-    return RouteProgress(computed_at, then, int(done), (lat, lon) if lat is not None else None, fix_at)
+    computed_at, then, done, lat, lon, fix_at, lat_then, lon_then = (await session.exec(query)).one()
+    return RouteProgress(
+        computed_at, then, int(done), (lat, lon) if lat is not None else None, fix_at, (lat_then, lon_then) if lat_then is not None else None,
+    )
 
 
 async def pending_stops(*, session: AsyncSession, route: Route) -> tuple[list[StopPlan], dict[int, StopLive], set[int]]:
@@ -186,10 +198,11 @@ async def store_states(*, session: AsyncSession, states: list[StopLive]) -> None
     await session.exec(statement, params=[state.row() for state in states])
 
 
-async def mark_computed(*, session: AsyncSession, route: Route, now: datetime, stops_done: int) -> None:
-    """Stamp the route's live state (the throttle every API process reads)."""
-    insert = _insert(session)(RouteLiveState.__table__).values(route_id=route.id, tenant_id=route.tenant_id, computed_at=now, stops_done=stops_done)
-    await session.exec(insert.on_conflict_do_update(index_elements=["route_id"], set_={"computed_at": now, "stops_done": stops_done}))
+async def mark_computed(*, session: AsyncSession, route: Route, now: datetime, stops_done: int, fix: tuple[float, float]) -> None:
+    """Stamp the route's live state (the throttle every API process reads) with the fix it was computed from."""
+    values = {"computed_at": now, "stops_done": stops_done, "fix_lat": fix[0], "fix_lon": fix[1]}
+    insert = _insert(session)(RouteLiveState.__table__).values(route_id=route.id, tenant_id=route.tenant_id, **values)
+    await session.exec(insert.on_conflict_do_update(index_elements=["route_id"], set_=values))
 
 
 async def route_for_update(*, session: AsyncSession, route_id: int) -> Route | None:

@@ -36,7 +36,15 @@ async def report_positions(runtime: Runtime, principal: Principal, fixes: list[F
 
 async def _etas_due(runtime: Runtime, session, route_id: int, driver_id: int) -> bool:  # noqa: ANN001
     state = await live.progress(session=session, route_id=route_id, driver_id=driver_id)
-    return state.is_due(now=runtime.clock.now(), interval=timedelta(seconds=runtime.settings.live_eta_interval_seconds))
+    return state.is_due(now=runtime.clock.now(), **_coalescing(runtime.settings))
+
+
+def _coalescing(settings) -> dict:  # noqa: ANN001
+    """How often a route's ETAs may be recomputed: the interval, and for a driver who barely moved, the max interval."""
+    return {
+        "interval": timedelta(seconds=settings.live_eta_interval_seconds), "min_move_m": settings.live_eta_min_move_m,
+        "max_interval": timedelta(seconds=max(settings.live_eta_max_interval_seconds, settings.live_eta_interval_seconds)),
+    }
 
 
 async def update_live_etas(runtime: Runtime, event: PositionsReported) -> None:
@@ -53,16 +61,15 @@ async def on_positions_reported(runtime: Runtime, *, tenant_id: int, driver_id: 
     approached stop. Returns the stops whose ETA moved (empty when throttled).
     """
     settings = runtime.settings
-    interval = timedelta(seconds=settings.live_eta_interval_seconds)
     async with unit_of_work(runtime) as uow:
         session, now = uow.session, uow.clock.now()
         route = await live.route_for_update(session=session, route_id=route_id)
         if route is None or route.tenant_id != tenant_id or route.driver_id != driver_id or route.status not in DRIVING:
             return []
         state = await live.progress(session=session, route_id=route_id, driver_id=driver_id)
-        if state.fix is None or not state.is_due(now=now, interval=interval):
+        if state.fix is None or not state.is_due(now=now, **_coalescing(settings)):
             return []  # another process computed it while this one waited for the route's lock
-        await live.mark_computed(session=session, route=route, now=now, stops_done=state.stops_done)
+        await live.mark_computed(session=session, route=route, now=now, stops_done=state.stops_done, fix=state.fix)
         stops, states, new = await live.pending_stops(session=session, route=route)
         before = {stop_id: row.row() for stop_id, row in states.items()}
         etas = await live.compute_live_etas(runtime.matrix, fix=state.fix, stops=stops, now=now)

@@ -1,4 +1,5 @@
 """Positions from the driver's phone: store, wake the live map, then act on the live ETAs they give."""
+import dataclasses
 from datetime import timedelta
 
 from app.auth.principal import Principal
@@ -26,7 +27,7 @@ async def report_positions(runtime: Runtime, principal: Principal, fixes: list[F
     async with unit_of_work(runtime) as uow:
         # reads first: on SQLite the write lock is taken at the first insert and held to the commit
         route_id = await service.driving_route_id(session=uow.session, tenant_id=principal.tenant_id, driver_id=principal.user_id)
-        due = route_id is not None and runtime.settings.live_eta_enabled and await _etas_due(runtime, uow.session, route_id, principal.user_id)
+        due = route_id is not None and runtime.settings.live_eta_enabled and await _etas_due(runtime, uow.session, route_id, principal.user_id, ordered[-1])
         stored = await service.store_fixes(session=uow.session, tenant_id=principal.tenant_id, driver_id=principal.user_id, fixes=ordered)
         newest = ordered[-1]
         uow.notify(Notice(positions_channel(principal.tenant_id), {"driverId": principal.user_id, "recordedAt": newest.recorded_at.isoformat()}))
@@ -34,8 +35,11 @@ async def report_positions(runtime: Runtime, principal: Principal, fixes: list[F
     return stored, len(fixes) - stored
 
 
-async def _etas_due(runtime: Runtime, session, route_id: int, driver_id: int) -> bool:  # noqa: ANN001
+async def _etas_due(runtime: Runtime, session, route_id: int, driver_id: int, newest: Fix) -> bool:  # noqa: ANN001
+    """Whether this batch should recompute the route's ETAs, judged from its newest fix (not stored yet)."""
     state = await live.progress(session=session, route_id=route_id, driver_id=driver_id)
+    if state.fix_at is None or newest.recorded_at > state.fix_at:
+        state = dataclasses.replace(state, fix=(newest.lat, newest.lon), fix_at=newest.recorded_at)
     return state.is_due(now=runtime.clock.now(), **_coalescing(runtime.settings))
 
 

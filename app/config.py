@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     live_eta_enabled: bool = True
     live_eta_interval_seconds: int = Field(default=30, ge=0)
     live_eta_publish_change_seconds: int = Field(default=60, ge=0)
+    live_eta_min_move_m: float = Field(default=25.0, ge=0, description="a driver who moved less since the last computation waits for the max interval")
+    live_eta_max_interval_seconds: int = Field(default=120, ge=0, description="a standing driver's ETAs are still recomputed this often")
+    matrix_cache_entries: int = Field(
+        default=1024, ge=1, description="stop matrices kept in memory; keep it above the routes driving at once (live ETAs read each one)",
+    )
     late_margin_minutes: int = Field(default=0, ge=0)
     late_clear_minutes: int = Field(default=10, ge=0, description="hysteresis: a late stop clears only this far inside its window")
     late_replan_min_stops: int = Field(default=2, ge=2)

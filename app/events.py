@@ -115,6 +115,7 @@ class PositionsReported(Event):
     driver_id: int
     route_id: int | None
     accepted: int
+    eta_due: bool = True  # the route's live ETAs are due (read in the same transaction; the handler re-checks under lock)
 
 
 @dataclass(frozen=True)

@@ -198,8 +198,8 @@ class RealtimeSubscription:
 
     @strawberry.subscription(
         permission_classes=[IsStaff],
-        description="The live map: the current position of each driver of the depot, then newer fixes, at most one "
-        "per driver every few seconds (DETOUR_REALTIME_POSITION_INTERVAL_SECONDS).",
+        description="The live map: the current position of each driver of the depot, then newer fixes and next-stop "
+        "ETAs, at most one update per driver every few seconds (DETOUR_REALTIME_POSITION_INTERVAL_SECONDS).",
     )
     async def driver_positions(self, info: Info, depot_id: strawberry.ID) -> AsyncGenerator[DriverPositionType, None]:
         depot = await _visible_depot(info, depot_id)
@@ -208,8 +208,8 @@ class RealtimeSubscription:
             bus=runtime.bus, sessionmaker=runtime.sessionmaker, tenant_id=depot.tenant_id, depot_id=depot.id,
             interval_seconds=runtime.settings.realtime_position_interval_seconds, clock=runtime.clock,
         )
-        async for position in _delivered(info, positions):
-            yield DriverPositionType.from_row(position)
+        async for position, next_stop in _delivered(info, positions):
+            yield DriverPositionType.from_row(position, next_stop)
 
 
 def _exception_update(row: ExceptionEvent, cursor: str) -> RouteUpdateType:

@@ -56,14 +56,14 @@ class Replanned:
 
 
 @lru_cache(maxsize=8)
-def _cached_provider(osrm_url: str | None, speed_kmh: float) -> MatrixProvider:
+def _cached_provider(osrm_url: str | None, speed_kmh: float, cache_entries: int) -> MatrixProvider:
     """One cached provider per configuration, so matrices are reused across replans."""
-    return matrix_provider_from_settings(osrm_url, speed_kmh)
+    return matrix_provider_from_settings(osrm_url, speed_kmh, cache_entries)
 
 
 def matrix_provider(settings: Settings) -> MatrixProvider:
     """The travel-time source the settings choose (OSRM when DETOUR_OSRM_URL is set)."""
-    return _cached_provider(settings.osrm_url, settings.average_speed_kmh)
+    return _cached_provider(settings.osrm_url, settings.average_speed_kmh, settings.matrix_cache_entries)
 
 
 async def propose_for(

@@ -43,6 +43,12 @@ async def client(clocked):  # noqa: ANN001, ANN201
         yield http
 
 
+@pytest.fixture
+def factory(clocked):  # noqa: ANN001, ANN201
+    """Rows dated by the same clock as the requests: a route of the frozen day, not of the day the suite runs."""
+    return Factory(clocked)
+
+
 def document(name: str) -> str:
     return next(ROOT.rglob(f"{name}.graphql")).read_text()
 

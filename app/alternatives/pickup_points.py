@@ -1,11 +1,12 @@
 """Pickup points (lockers, counters): opening hours, capacity and reservations."""
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.clock import is_time_zone
 from app.alternatives.models import PickupPoint, PickupPointKind
 from app.tenants.models import Depot
 from app.errors import DomainError, ErrorCode, ensure_version, invalid, not_found
@@ -52,10 +53,8 @@ def validate(data: PickupPointData) -> PickupPointData:
         raise invalid("lat/lon are out of range", "lat")
     if data.capacity < 0:
         raise invalid("capacity cannot be negative", "capacity")
-    try:
-        ZoneInfo(data.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise invalid("timezone is not an IANA time zone", "timezone") from None
+    if not is_time_zone(data.timezone):
+        raise invalid("timezone is not an IANA time zone", "timezone")
     _parse_hours(data.opening_hours)
     return data
 

@@ -32,10 +32,16 @@ class PickupPointData:
 
 def _parse_hours(hours: dict[str, list[list[str]]]) -> dict[str, list[list[str]]]:
     cleaned: dict[str, list[list[str]]] = {}
+    if not isinstance(hours, dict):
+        raise invalid('opening hours are {"mon": [["HH:MM", "HH:MM"]], …}', "openingHours")
     for day, intervals in hours.items():
         if day not in WEEKDAYS:
             raise invalid(f"opening hours use the days {', '.join(WEEKDAYS)}", "openingHours")
+        if not isinstance(intervals, list):  # a number or a string here was iterated, or failed to be (INTERNAL_ERROR)
+            raise invalid(f"the opening hours of {day} are a list of intervals", "openingHours")
         for interval in intervals:
+            if not isinstance(interval, list) or not all(isinstance(v, str) for v in interval):
+                raise invalid('each opening interval is ["HH:MM", "HH:MM"]', "openingHours")
             try:
                 start, end = (time.fromisoformat(v) for v in interval)
             except (TypeError, ValueError):

@@ -12,7 +12,7 @@ mutation($input: SavePickupPointInput!) { savePickupPoint(input: $input) { picku
 
 @pytest.mark.parametrize("hours", [{"mon": 5}, {"mon": True}, {"mon": [5]}, {"mon": [[8, 20]]}, [["08:00", "20:00"]], "08:00-20:00"])
 async def test_opening_hours_of_the_wrong_shape_are_refused(client, factory, runtime, hours):
-    # given a dispatcher (found by the schema fuzz run: {"mon": 5} was iterated and failed as INTERNAL_ERROR)
+    # given a dispatcher (found probing the shapes the schema fuzzer draws: {"mon": 5} was iterated and failed as INTERNAL_ERROR)
     fleet = await factory.fleet(stops=0)
     point = {"kind": "LOCKER", "name": "Locker 1", "address": "Station 1", "lat": 52.37, "lon": 4.89, "capacity": 10, "openingHours": hours}
 

@@ -256,7 +256,7 @@ async def test_private_addresses_are_refused_unless_allowed(client, factory):
 
 @pytest.mark.parametrize("url", ["http://[::1", "https://[wms.example/x", "https://wms.example:99999/x", "https://wms.example:port/x"])
 async def test_a_malformed_url_is_refused_not_an_internal_error(client, factory, runtime, url):
-    # given a supervisor (found by the schema fuzz run: urlsplit raises on an unclosed bracket, .port on a bad port)
+    # given a supervisor (found probing the shapes the schema fuzzer draws: urlsplit raises on an unclosed bracket, .port on a bad port)
     fleet = await factory.fleet(stops=0)
     token = factory.token(fleet.supervisor)
 

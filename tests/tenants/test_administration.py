@@ -72,7 +72,7 @@ async def test_supervisors_cannot_create_admins_and_dispatchers_cannot_administe
 
 
 async def test_a_time_zone_name_too_long_for_the_file_system_is_refused(client, factory, runtime):
-    # given an admin (found by the schema fuzz run: zoneinfo raises OSError, not ZoneInfoNotFoundError, on such a name)
+    # given an admin (found probing the shapes the schema fuzzer draws: zoneinfo raises OSError, not ZoneInfoNotFoundError, on such a name)
     fleet = await factory.fleet(stops=0)
     async with runtime.sessionmaker() as session:
         admin = (await session.exec(select(User).where(User.tenant_id == fleet.tenant.id, User.role == Role.ADMIN))).one()

@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     outbox_send_lease_seconds: float = Field(default=120.0, gt=0)
     outreach_horizon_minutes: int = Field(default=120, gt=0)
     outreach_no_answer_minutes: int = Field(default=20, gt=0)
+    # Inbound MessageSids kept against replayed webhooks (Twilio retries within hours); older ones are deleted.
+    inbound_message_retention_days: int = Field(default=30, gt=0)
 
     # Live ETAs from GPS (issue 12): recompute at most this often per route (a stop completion forces one).
     live_eta_enabled: bool = True

@@ -1,11 +1,11 @@
 """Creating and updating customers from CRM data, with every field checked before anything is written."""
 from dataclasses import dataclass
 from datetime import datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.clock import is_time_zone
 from app.customers.models import Channel, Customer, normalize_phone
 from app.errors import invalid
 
@@ -42,10 +42,8 @@ def validate(data: CustomerData) -> CustomerData:
         raise invalid("email is not an address", "email")
     if data.language not in LANGUAGES:
         raise invalid(f"language must be one of {', '.join(sorted(LANGUAGES))}", "language")
-    try:
-        ZoneInfo(data.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise invalid("timezone must be an IANA name such as Europe/Amsterdam", "timezone") from None
+    if not is_time_zone(data.timezone):
+        raise invalid("timezone must be an IANA name such as Europe/Amsterdam", "timezone")
     channels = tuple(dict.fromkeys(data.preferred_channels))
     if not channels or any(c not in Channel.__members__ for c in channels):
         raise invalid(f"preferredChannels takes {', '.join(Channel.__members__)}", "preferredChannels")

@@ -227,4 +227,4 @@ class InboundMessage(SQLModel, table=True):
     __tablename__ = "inbound_message"
 
     message_sid: str = Field(primary_key=True, max_length=64)
-    received_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
+    received_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime, index=True)  # retention deletes by it

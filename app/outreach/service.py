@@ -1,12 +1,12 @@
 """Outreach queries and state changes: outbox rows, consent records, answers. No I/O beyond the database, no commits."""
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.customers.models import Customer
-from app.clock import current_time
+from app.clock import current_time, is_time_zone
 from app.outreach.models import (
     ConsentRecord,
     ConsentSource,
@@ -21,10 +21,7 @@ from app.outreach.redaction import redact
 
 
 def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return ZoneInfo(name) if name and is_time_zone(name) else ZoneInfo("UTC")
 
 
 def in_quiet_hours(customer: Customer, at: datetime) -> bool:

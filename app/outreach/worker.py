@@ -30,6 +30,7 @@ from app.outreach.models import (
     NotificationChannel,
     NotificationStatus,
 )
+from app.outreach.retention import prune_inbound_messages
 from app.outreach.sequences import plan_due_sequences, reason_to_skip_step
 from app.outreach.templates import render
 from app.runtime import Runtime, unit_of_work
@@ -37,6 +38,7 @@ from app.runtime import Runtime, unit_of_work
 log = logging.getLogger(__name__)
 
 SEQUENCE_PLANNING_SECONDS = 30.0
+MAINTENANCE_SECONDS = 3600.0  # how often a worker deletes what is past retention (each pass is idempotent)
 OUTBOX_SOURCE = "outreach.outbox"  # the source of events the worker writes
 
 
@@ -242,11 +244,14 @@ class OutboxWorker:
         """Send until `stop` is set; a commit that queues a message wakes the loop at once, else it polls."""
         stop = stop or asyncio.Event()
         await self.runtime.bus.listen(OUTBOX_CHANNEL, self._on_notice)
-        next_planning = 0.0
+        next_planning = next_maintenance = 0.0
         try:
             while not stop.is_set():
                 self._wake.clear()
                 try:
+                    if time.monotonic() >= next_maintenance:
+                        next_maintenance = time.monotonic() + MAINTENANCE_SECONDS
+                        await prune_inbound_messages(self.runtime)
                     if time.monotonic() >= next_planning:
                         await plan_due_sequences(self.runtime)
                         next_planning = time.monotonic() + SEQUENCE_PLANNING_SECONDS

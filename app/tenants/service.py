@@ -1,11 +1,11 @@
 """Administration: tenants, depots, users and vehicles, looked up by id or by the integrator's external ref."""
 from dataclasses import dataclass, field
 from typing import TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.clock import is_time_zone
 from app.customers.models import normalize_phone
 from app.errors import DomainError, ErrorCode, invalid
 from app.tenants.models import Depot, Role, SubjectClaim, Tenant, User, UserDepot
@@ -14,10 +14,8 @@ Row = TypeVar("Row", bound=SQLModel)  # a tenant-owned table with external_ref (
 
 
 def _check_timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise invalid("timezone must be an IANA name such as Europe/Amsterdam", "timezone") from None
+    if not is_time_zone(name):
+        raise invalid("timezone must be an IANA name such as Europe/Amsterdam", "timezone")
     return name
 
 

@@ -64,9 +64,10 @@ class SharedDeliveryHandler(BaseGraphQLTransportWSHandler):
 class RenderGroup:
     """The sockets that get the same bytes for an event: renders each event once, keeps the last few encodings."""
 
-    def __init__(self, key: Hashable, *, schema: GraphQLSchema, document: DocumentNode, operation_name: str | None,
+    def __init__(self, key: Hashable, *, stream_key: Hashable, schema: GraphQLSchema, document: DocumentNode, operation_name: str | None,
                  variables: dict[str, Any], principal: Principal, runtime: Any) -> None:
         self.key = key
+        self.stream_key = stream_key
         self.schema = schema
         self.document = document
         self.operation_name = operation_name
@@ -76,6 +77,21 @@ class RenderGroup:
         self.users = 0
         self.renders = 0
         self._rendered: OrderedDict[Hashable, asyncio.Future[str]] = OrderedDict()
+        # How a row of the hub's feed becomes an event: set by the first member when its stream is that feed
+        self.row_key: Callable[[Any], Hashable] | None = None
+        self.row_root: Callable[[Any], Any] | None = None
+
+    @property
+    def feed_key(self) -> tuple[int, Hashable]:
+        return (id(self.runtime), self.stream_key)
+
+    async def prerender(self, rows: list[Any]) -> None:
+        """Render new feed rows before the members wake, so that none of them waits on the rendering."""
+        if self.row_key is None or self.row_root is None:
+            return
+        key, root = self.row_key, self.row_root
+        rendered = [self.payload(key(row), lambda row=row: root(row)) for row in rows[-RENDERED_EVENTS_PER_GROUP // 2:]]
+        await asyncio.gather(*rendered, return_exceptions=True)  # a failure is retried by the members themselves
 
     def payload(self, event_key: Hashable, root: Callable[[], Any]) -> asyncio.Future[str]:
         """The encoded `payload` of the `next` message for this event, rendered by the first socket that asks."""
@@ -117,6 +133,16 @@ def _payload(result: ExecutionResult) -> dict[str, Any]:
 
 _render_ids = itertools.count(1)
 _groups: dict[Hashable, RenderGroup] = {}
+_by_feed: dict[tuple[int, Hashable], set[RenderGroup]] = {}  # (runtime, feed source key) → the groups reading it
+
+
+def _prerender_for(runtime_id: int):  # noqa: ANN202
+    async def prerender(source_key: Hashable, rows: list[Any]) -> None:
+        groups_of_feed = _by_feed.get((runtime_id, source_key))
+        if groups_of_feed:
+            await asyncio.gather(*(group.prerender(rows) for group in list(groups_of_feed)))
+
+    return prerender
 
 
 def groups() -> dict[Hashable, RenderGroup]:
@@ -131,9 +157,16 @@ class SharedStream:
         self.delivery = delivery
         self.group = group
 
-    async def send(self, rows: AsyncIterator[Any], *, key: Callable[[Any], Hashable], root: Callable[[Any], Any]) -> None:
-        """Send every row of `rows` as a `next` frame; returns only when the rows end."""
+    async def send(
+        self, rows: AsyncIterator[Any], *, key: Callable[[Any], Hashable], root: Callable[[Any], Any], feed_rows: bool = False,
+    ) -> None:
+        """Send every row of `rows` as a `next` frame; returns only when the rows end.
+
+        `feed_rows`: the rows are those of the hub's feed for the stream key, so new ones can be rendered up front.
+        """
         group = self.group
+        if feed_rows and group.row_key is None:
+            group.row_key, group.row_root = key, root
         prefix = self.delivery.frame_prefix
         send_text = self.delivery.send_text
         group.users += 1
@@ -150,6 +183,11 @@ class SharedStream:
             group.users -= 1
             if group.users == 0 and _groups.get(group.key) is group:
                 del _groups[group.key]
+                feed_groups = _by_feed.get(group.feed_key)
+                if feed_groups is not None:
+                    feed_groups.discard(group)
+                    if not feed_groups:
+                        del _by_feed[group.feed_key]
 
 
 def shared_stream(info: Info, stream_key: Hashable) -> SharedStream | None:
@@ -168,10 +206,16 @@ def shared_stream(info: Info, stream_key: Hashable) -> SharedStream | None:
         id(info.context.runtime), id(raw.schema), stream_key, delivery.query, operation.name.value if operation.name else None,
         json.dumps(payload_variables, sort_keys=True, default=str), visibility_key(principal, selection),
     )
+    runtime = info.context.runtime
+    if not any(getattr(prepare, "fanout", False) for prepare in runtime.hub.prepare):
+        prerender = _prerender_for(id(runtime))
+        prerender.fanout = True  # type: ignore[attr-defined]
+        runtime.hub.prepare.append(prerender)
     group = _groups.get(key)
     if group is None:
         group = _groups[key] = RenderGroup(
-            key, schema=raw.schema, document=document, operation_name=operation.name.value if operation.name else None,
-            variables=delivery.variables, principal=principal, runtime=info.context.runtime,
+            key, stream_key=stream_key, schema=raw.schema, document=document, operation_name=operation.name.value if operation.name else None,
+            variables=delivery.variables, principal=principal, runtime=runtime,
         )
+        _by_feed.setdefault(group.feed_key, set()).add(group)
     return SharedStream(delivery, group)

@@ -164,7 +164,7 @@ class RealtimeSubscription:
         rows = _delivered(info, hub.stream(source, _event_cursor(after), on_evicted=_on_evicted(info)))
         shared = shared_stream(info, source.key)
         if shared is not None:
-            await shared.send(rows, key=_row_id, root=ExceptionEventType.from_row)
+            await shared.send(rows, key=_row_id, root=ExceptionEventType.from_row, feed_rows=True)
             return
         async for row in rows:
             async with event_scope(info.context):

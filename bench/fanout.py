@@ -200,31 +200,43 @@ async def main() -> None:
     parser.add_argument("--servers", default="relay,main,fanout")
     parser.add_argument("--main-root", type=Path, default=Path("/work/main"))
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--results", default="fanout.json", help="file name under bench/results/")
     args = parser.parse_args()
     results = []
     for n in args.subscribers.split(","):
         for server in args.servers.split(","):
             events = args.main_events if server == "main" else args.events
-            results.append(await run_case(server, int(n), events, args.interval_ms, args.redis, args.main_root))
+            try:
+                results.append(await run_case(server, int(n), events, args.interval_ms, args.redis, args.main_root))
+            except Exception as error:  # noqa: BLE001 - a server that cannot take the load is a result too
+                results.append({"server": server, "subscribers": int(n), "events": events, "error": f"{error.__class__.__name__}: {error}"})
             print(_row(results[-1]), flush=True)
-    relay_cpu = {r["subscribers"]: r["server_cpu_us_per_delivery"] for r in results if r["server"] == "relay"}
+    relay_cpu = {r["subscribers"]: r["server_cpu_us_per_delivery"] for r in results if r["server"] == "relay" and "error" not in r}
+    relay_p99 = {r["subscribers"]: r["latency_p99_ms"] for r in results if r["server"] == "relay" and "error" not in r}
     for r in results:
-        floor = relay_cpu.get(r["subscribers"])
+        if "error" in r:
+            continue
+        floor, p99_floor = relay_cpu.get(r["subscribers"]), relay_p99.get(r["subscribers"])
         r["cpu_ratio_to_relay"] = round(r["server_cpu_us_per_delivery"] / floor, 2) if floor and r["server_cpu_us_per_delivery"] else None
+        r["p99_ratio_to_relay"] = round(r["latency_p99_ms"] / p99_floor, 2) if p99_floor and r["latency_p99_ms"] else None
     print()
     print(f"{'server':>7} {'subs':>5} {'events':>6} {'delivered':>15} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>9} {'drain s':>8} "
-          f"{'CPU µs/deliv':>12} {'× relay':>8} {'KiB/sub':>8}")
+          f"{'CPU µs/deliv':>12} {'× relay':>8} {'p99 × relay':>11} {'KiB/sub':>8}")
     for r in results:
         print(_row(r))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"command": " ".join(["bench/fanout.py", *sys.argv[1:]]), "results": results}, indent=2))
-    print(f"wrote {RESULTS.relative_to(REPO)}")
+    output = RESULTS.with_name(args.results)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps({"command": " ".join(["bench/fanout.py", *sys.argv[1:]]), "results": results}, indent=2))
+    print(f"wrote {output.relative_to(REPO)}")
 
 
 def _row(r: dict) -> str:
+    if "error" in r:
+        return f"{r['server']:>7} {r['subscribers']:>5} {r['events']:>6}  failed: {r['error'][:80]}"
     return (f"{r['server']:>7} {r['subscribers']:>5} {r['events']:>6} {r['delivered']:>7}/{r['expected_deliveries']:<7} "
             f"{r['latency_p50_ms']!s:>8} {r['latency_p99_ms']!s:>8} {r['latency_max_ms']!s:>9} {r['drain_seconds']:>8} "
-            f"{r['server_cpu_us_per_delivery']!s:>12} {r.get('cpu_ratio_to_relay')!s:>8} {r['memory_per_subscriber_kb']:>8}")
+            f"{r['server_cpu_us_per_delivery']!s:>12} {r.get('cpu_ratio_to_relay')!s:>8} {r.get('p99_ratio_to_relay')!s:>11} "
+            f"{r['memory_per_subscriber_kb']:>8}")
 
 
 if __name__ == "__main__":

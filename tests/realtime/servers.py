@@ -59,7 +59,8 @@ def api_processes(
     try:
         for _ in range(count):
             port = free_port()
-            log = tempfile.TemporaryFile()
+            logs_dir = os.environ.get("DETOUR_BENCH_SERVER_LOGS")  # keep each server's output there (a bench run that failed)
+            log = open(f"{logs_dir}/server-{port}.log", "w+b") if logs_dir else tempfile.TemporaryFile()  # noqa: SIM115
             logs.append(log)
             processes.append(subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port), "--ws-max-queue", "64"],

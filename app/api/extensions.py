@@ -150,3 +150,14 @@ def schema_extensions(settings: Settings) -> list:
         partial(ValidationCache, maxsize=256),
         CleanText,
     ]
+
+
+def public_error(error: GraphQLError) -> GraphQLError:
+    """An error as a client may see it, outside strawberry's extensions (shared subscription events): as they would make it."""
+    if _is_unexpected(error):
+        return GraphQLError("Unexpected error.", nodes=error.nodes, path=error.path, extensions={"code": "INTERNAL_ERROR"})
+    extensions = error.extensions
+    if isinstance(error.original_error, DomainError):
+        domain = error.original_error
+        extensions = {"code": domain.code.value, **({"field": domain.field} if domain.field else {})}
+    return GraphQLError(without_values(error.message), nodes=error.nodes, path=error.path, original_error=error.original_error, extensions=extensions)

@@ -27,6 +27,7 @@ from app.integrations.flows import authenticate_api_key
 from app.integrations.api_keys import ApiKeyError, looks_like_api_key
 from app.logs import request_id_var, tenant_var
 from app.realtime.context import SocketContext
+from app.realtime.fanout import SharedDeliveryHandler
 from app.realtime.socket_auth import authenticate_socket
 from app.runtime import Runtime
 
@@ -41,6 +42,8 @@ _socket_slot: ContextVar[SocketSlot | None] = ContextVar("detour_socket_slot", d
 
 
 class DetourGraphQL(GraphQL):
+    graphql_transport_ws_handler_class = SharedDeliveryHandler  # subscription events resolved once per group of sockets
+
     def __init__(self, schema: Any, runtime: Runtime, **kwargs: Any) -> None:
         settings = runtime.settings
         kwargs.setdefault("max_subscriptions_per_connection", settings.max_subscriptions_per_socket)

@@ -103,8 +103,10 @@ class StopType:
         rows = await info.context.loaders.open_exceptions_by_stop.load(self.row.id)
         return lazy_type(ExceptionRef).from_row(rows[-1]) if rows else None
 
-    @strawberry.field
-    async def route(self, info: Info) -> "RouteType":
+    @strawberry.field(description="The route the stop is on; null while it waits for planRoutes.")
+    async def route(self, info: Info) -> "RouteType | None":
+        if self.row.route_id is None:
+            return None
         return RouteType.from_row(await info.context.loaders.route.load(self.row.route_id))
 
 

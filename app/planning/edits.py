@@ -30,6 +30,13 @@ async def _route(uow: UnitOfWork, principal: Principal, route_id: int, expected_
     return route
 
 
+def _on_a_route(stop: Stop) -> int:
+    """The stop's route id; a stop still waiting for planRoutes has none to edit."""
+    if stop.route_id is None:
+        raise invalid("the stop is not on a route yet: planRoutes puts it on one", "stopId")
+    return stop.route_id
+
+
 async def _stops(uow: UnitOfWork, route_id: int) -> list[Stop]:
     return list((await uow.session.exec(select(Stop).where(Stop.route_id == route_id).order_by(col(Stop.sequence)))).all())
 
@@ -96,7 +103,7 @@ async def move_stop(
         stop = await uow.session.get(Stop, stop_id)
         if stop is None or stop.tenant_id != principal.tenant_id:
             raise not_found("stop", "stopId")
-        source = await _route(uow, principal, stop.route_id, source_version, "stopId")
+        source = await _route(uow, principal, _on_a_route(stop), source_version, "stopId")
         if target_route_id == source.id:
             raise invalid("the stop is already on this route; pick another", "targetRouteId")
         target = await _route(uow, principal, target_route_id, target_version, "targetRouteId")
@@ -118,7 +125,7 @@ async def cancel_stop(runtime: Runtime, principal: Principal, *, stop_id: int, e
         stop = await uow.session.get(Stop, stop_id)
         if stop is None or stop.tenant_id != principal.tenant_id:
             raise not_found("stop", "stopId")
-        route = await _route(uow, principal, stop.route_id, expected_version, "stopId")
+        route = await _route(uow, principal, _on_a_route(stop), expected_version, "stopId")
         _pending(stop)
         stop.status, stop.version = StopStatus.SKIPPED, stop.version + 1
         for parcel in (await uow.session.exec(select(Parcel).where(Parcel.stop_id == stop.id))).all():

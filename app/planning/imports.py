@@ -1,11 +1,13 @@
 """importRoutePlan: write a checked plan idempotently by external refs, all or nothing, and tell the drivers."""
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import insert
 from sqlmodel import col, select
 
+from app.analytics.models import insert_stop_facts
 from app.customers.models import Customer
 from app.customers.service import CustomerData
 from app.planning.geocode import geocode_plan
@@ -120,12 +122,20 @@ async def apply_plan(
             touched.setdefault(stop.route_id, []).append(stop)
             session.add(stop)
             summary.stops_removed += 1
-    stop_ids = {ref: s.id for ref, s in existing.stops.items()} | await _insert(session, Stop, new_stops)
+    stop_ids = {ref: s.id for ref, s in existing.stops.items()} | await _add_stops(session, new_stops)
     await _write_parcels(session, tenant_id, parcel_stops, stop_ids, existing, summary)
     await session.flush()
     created = {route_ids[r["external_ref"]] for r in new_routes}
     await _bump_routes(uow, plan, checked, existing, {k: v for k, v in touched.items() if k not in created}, stop_ids, summary)
     summary.route_ids = [route_ids[r.external_ref] for r in plan.routes]
+
+
+async def _add_stops(session: Any, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """New stops in bulk, with their analytics fact rows (a bulk insert passes the session hook that writes them)."""
+    ids = await _insert(session, Stop, rows)
+    created = [SimpleNamespace(**row, id=ids[row["external_ref"]]) for row in rows]
+    await session.run_sync(lambda sync: insert_stop_facts(sync.connection(), created))
+    return ids
 
 
 async def _bump_routes(

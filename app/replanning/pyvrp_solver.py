@@ -24,15 +24,17 @@ from app.replanning.solver import (
     _validate_entities,
 )
 
-# PyVRP costs are integers: with a cost model, seconds × per_hour × 1000 and metres × per_km × 3600 are both
-# 3,600,000 × the cost in cents, so hours and kilometres weigh exactly as VROOM weighs them.
-COST_SCALE = 3_600_000
+# PyVRP costs are integers: with a cost model they are thousandths of a cent (per second: per_hour / 3.6, per metre:
+# per_km), small enough that its penalties for a bent constraint can outweigh them.
+COST_SCALE = 1000
+# Room for the penalties to grow past any prize, so a plan that bends a window or a load is never the best one.
+MAX_PENALTY = 1e12
 DEFAULT_SECONDS = 1.0
 
 
 def solve(problem: Problem) -> Plan:
     """Solve with PyVRP; a job it cannot serve is left out (and explained) rather than making the plan infeasible."""
-    from pyvrp import Model
+    from pyvrp import Model, PenaltyParams, SolveParams
     from pyvrp.stop import MaxRuntime
 
     durations = _as_matrix(problem.durations, "durations")
@@ -57,7 +59,9 @@ def solve(problem: Problem) -> Plan:
             tw_early=vehicle.shift_start, tw_late=vehicle.shift_end, unit_duration_cost=per_hour, unit_distance_cost=per_km,
             name=str(vehicle.id),
         )
-    servable = [job for job in problem.jobs if any(_reachable_directly(v, job, durations) for v in problem.vehicles)]
+    # A job no vehicle could take alone (too far in time, too heavy) is left out before solving: PyVRP would rather
+    # bend a constraint than give up a prize, and _explain_unassigned names the reason.
+    servable = [job for job in problem.jobs if any(_fits(v, job, durations, dimensions) for v in problem.vehicles)]
     prize = _prize(problem, durations, metres, scaled)
     for job in servable:
         early, late = job.time_windows[0] if job.time_windows else (0, 2**40)
@@ -69,7 +73,8 @@ def solve(problem: Problem) -> Plan:
         model.add_edge(a, b, distance=int(metres[i, j]), duration=int(durations[i, j]))
 
     seconds = problem.timeout_ms / 1000 if problem.timeout_ms else DEFAULT_SECONDS
-    best = model.solve(stop=MaxRuntime(seconds), display=False, seed=1, collect_stats=False).best
+    params = SolveParams(penalty=PenaltyParams(max_penalty=MAX_PENALTY))
+    best = model.solve(stop=MaxRuntime(seconds), display=False, seed=1, collect_stats=False, params=params).best
     if not best.is_feasible():
         raise ProblemError("PyVRP found no feasible plan within its time limit")
     routes, cost = [], 0
@@ -88,6 +93,12 @@ def solve(problem: Problem) -> Plan:
     return Plan(tuple(routes), unassigned, plan_cost, sum(r.duration for r in routes), total_distance)
 
 
+def _fits(vehicle: VehicleSpec, job, durations: np.ndarray, dimensions: int) -> bool:  # noqa: ANN001
+    room = _padded(vehicle.capacity, dimensions, 2**40)
+    demand = _padded(job.demand, dimensions, 0)
+    return all(d <= c for d, c in zip(demand, room)) and _reachable_directly(vehicle, job, durations)
+
+
 def _depot_indexes(vehicles: list[VehicleSpec] | tuple[VehicleSpec, ...]) -> set[int]:
     return {v.start_index for v in vehicles} | {v.end_index for v in vehicles if v.end_index is not None}
 
@@ -98,14 +109,14 @@ def _unit_costs(vehicle: VehicleSpec, scaled: bool) -> tuple[int, int, int]:
         return 1, 0, 0  # travel seconds, as VROOM's default cost
     costs = vehicle.costs
     if costs is None:
-        return 1000 * 3600, 0, 0
-    return costs.per_hour * 1000, costs.per_km * 3600, costs.fixed * COST_SCALE
+        return 1000, 0, 0  # a cent per second, VROOM's default per_hour of 3600
+    return round(costs.per_hour / 3.6), costs.per_km, costs.fixed * COST_SCALE
 
 
 def _prize(problem: Problem, durations: np.ndarray, metres: np.ndarray, scaled: bool) -> int:
-    """Worth more than the dearest detour any vehicle could drive to serve one job: serve whoever can be served."""
-    per_second = max(_unit_costs(v, scaled)[0] for v in problem.vehicles) if problem.vehicles else 1
-    per_metre = max(_unit_costs(v, scaled)[1] for v in problem.vehicles) if problem.vehicles else 0
-    horizon = max((v.shift_end for v in problem.vehicles), default=0) + 2 * int(durations.max(initial=0))
-    return 10 * (per_second * horizon + per_metre * 2 * int(metres.max(initial=0))) + 1
-
+    """Worth more than the detour (and an hour's wait) any vehicle would drive to serve one job: serve whoever can be served."""
+    per_second = max((_unit_costs(v, scaled)[0] for v in problem.vehicles), default=1)
+    per_metre = max((_unit_costs(v, scaled)[1] for v in problem.vehicles), default=0)
+    service = max((job.service for job in problem.jobs), default=0)
+    detour = per_second * (2 * int(durations.max(initial=0)) + service + 3600) + per_metre * 2 * int(metres.max(initial=0))
+    return 2 * detour + 1

@@ -10,7 +10,7 @@ from app.delivery_exceptions.flows import close_on_delivery
 from app.integrations import catalogue as webhooks_out
 from app.outreach.flows import message_customer_on_report, text_supervisors
 from app.outreach.live import message_customer_on_approach
-from app.replanning.flows import replan_after_alternative
+from app.replanning.flows import replan_after_alternative, replan_after_edit
 from app.replanning.late_routes import propose_replan_for_late_stops
 from app.runtime import HandlerTable, Handlers
 from app.tracking.flows import update_live_etas
@@ -26,6 +26,7 @@ EVENT_HANDLERS: HandlerTable = {
     events.AlternativeApproved: Handlers(),
     events.AlternativeExecuted: Handlers(in_transaction=(webhooks_out.on_alternative_executed,), after_commit=(replan_after_alternative,)),
     events.RouteChanged: Handlers(),
+    events.RouteEdited: Handlers(after_commit=(replan_after_edit,)),
     events.PositionsReported: Handlers(after_commit=(update_live_etas,)),
     events.OperationalAlert: Handlers(in_transaction=(text_supervisors,)),
     events.AttemptRecorded: Handlers(in_transaction=(flag_attempt_location,)),

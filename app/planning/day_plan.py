@@ -1,6 +1,7 @@
 """planRoutes: a depot's unassigned stops of a day onto its vehicles, solved with no transaction open, stored as version 1."""
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -9,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.principal import Principal, may_see_depot
 from app.errors import DomainError, ErrorCode, invalid, not_found
-from app.planning.day_problem import DayProposal, DaySnapshot, FleetVehicle, build_day_problem, day_proposal
+from app.planning.day_problem import DayProposal, DayRoute, DaySnapshot, FleetVehicle, build_day_problem, day_proposal
 from app.planning.plan import MAX_STOPS_PER_IMPORT
 from app.realtime.models import RouteChangeKind
 from app.realtime.ordering import serialize_event_writers
@@ -18,7 +19,7 @@ from app.replanning.flows import SOLVER_SHARE_OF_TIMEOUT, matrix_provider
 from app.replanning.matrix import MatrixError
 from app.replanning.models import RoutePlan
 from app.replanning.pool import SolverTimeout, SolverUnavailable, default_pool
-from app.replanning.problem_builder import StopSnapshot
+from app.replanning.problem_builder import StopSnapshot, with_matrix
 from app.replanning.solver import ProblemError, VehicleCost
 from app.routes.models import Parcel, ParcelStatus, Route, RouteStatus, Stop, StopStatus, Vehicle
 from app.runtime import Runtime, unit_of_work
@@ -106,21 +107,19 @@ async def propose_day(runtime: Runtime, snapshot: DaySnapshot) -> DayProposal:
     )
     try:
         matrix = await (runtime.matrix or matrix_provider(settings)).matrix(snapshot.points())
-        solving = type(problem)(problem.vehicles, problem.jobs, matrix.durations, matrix.distances,
-                                exploration_level=problem.exploration_level, timeout_ms=problem.timeout_ms)
-        plan = await (runtime.solver_pool or default_pool()).solve(solving, timeout_s=seconds, engine=engine)
+        plan = await (runtime.solver_pool or default_pool()).solve(with_matrix(problem, matrix), timeout_s=seconds, engine=engine)
     except (MatrixError, ProblemError, SolverTimeout, SolverUnavailable) as error:
         raise DomainError(ErrorCode.REPLANNING_FAILED, f"the day could not be planned: {error}", field="depotId") from None
     return day_proposal(snapshot, plan, closed, engine)
 
 
-def day_route_cost(proposal: DayProposal, day_route) -> int:  # noqa: ANN001
+def day_route_cost(proposal: DayProposal, day_route: DayRoute) -> int:
     """The route's share of the plan's cost, by its drive time (the solvers report the cost of the whole plan)."""
     total = sum(r.duration_seconds for r in proposal.routes) or 1
     return round(proposal.cost * day_route.duration_seconds / total)
 
 
-def plan_document(proposal: DayProposal, day_route) -> dict:  # noqa: ANN001
+def plan_document(proposal: DayProposal, day_route: DayRoute) -> dict[str, Any]:
     snapshot = proposal.snapshot
     return {
         "reason": DAY_PLAN_REASON, "engine": proposal.engine, "basedOnVersion": 0, "departure": snapshot.departure.isoformat(),

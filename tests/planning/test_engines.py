@@ -91,3 +91,19 @@ async def test_plan_routes_uses_the_engine_the_settings_choose(runtime, engine):
     assert planned["errors"] == [] and planned["proposal"]["engine"] == engine
     stops = (await stops_by_ref(clocked)).values()
     assert all(s.route_id is not None and s.window_start <= s.planned_eta <= s.window_end for s in stops)
+
+
+@pytest.mark.parametrize("engine", ENGINE_PARAMS)
+def test_when_not_every_stop_fits_each_engine_serves_what_fits_and_says_why_for_the_rest(engine):
+    # given the small day with one van of 3 parcels for its five ordinary stops
+    day = small_day()
+    problem = replace(day, vehicles=day.vehicles[:1])
+
+    # when the engine solves it
+    plan = solve_with(engine, problem)
+
+    # then three stops are served and the other two are left out for want of room
+    served = [step.job_id for route in plan.routes for step in route.steps]
+    assert len(served) == 3 and set(served) <= {101, 102, 103, 104, 105}
+    reasons = {u.job_id: u.reason for u in plan.unassigned}
+    assert sorted(r for j, r in reasons.items() if j < 106) == [UnassignedReason.NO_FEASIBLE_SLOT] * 2

@@ -26,6 +26,13 @@ class Mode(StrEnum):
     PRODUCTION = "production"
 
 
+class DayPlanEngine(StrEnum):
+    """The solver that plans a depot's day (planRoutes); replanning a route always uses VROOM."""
+
+    VROOM = "vroom"
+    PYVRP = "pyvrp"
+
+
 class Settings(BaseSettings):
     """Configuration; safe defaults for the embedded mode, hard failures on them in production."""
 
@@ -178,12 +185,23 @@ class Settings(BaseSettings):
     # settings left customers unassigned on 9 of 12 Gehring-Homberger 200-customer instances that level 5 served.
     day_plan_exploration_level: int = Field(default=5, ge=0, le=5)
     day_plan_solver_timeout_seconds: float = Field(default=10.0, gt=0)
+    # planRoutes' engine: VROOM, or PyVRP (the `pyvrp` extra), which bench/day_plan.py found closer to the best known.
+    day_plan_engine: DayPlanEngine = DayPlanEngine.VROOM
     replan_eta_notify_minutes: int = Field(default=15, ge=1)
 
     # The living demo (issue 14): a simulator drives the demo tenant in the embedded `serve`.
     demo_simulate: bool = True
     demo_speed: float = Field(default=3.0, gt=0, le=1000, description="simulated seconds per real second")
     demo_seed: int = 7
+
+    @field_validator("day_plan_engine")
+    @classmethod
+    def _engine_installed(cls, engine: DayPlanEngine) -> DayPlanEngine:
+        from importlib.util import find_spec
+
+        if engine is DayPlanEngine.PYVRP and find_spec("pyvrp") is None:
+            raise ValueError("DETOUR_DAY_PLAN_ENGINE=pyvrp needs PyVRP: pip install 'detour[pyvrp]'")
+        return engine
 
     @field_validator("access_encryption_keys", mode="before")
     @classmethod

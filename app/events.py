@@ -111,6 +111,16 @@ class RouteChanged(Event):
 
 
 @dataclass(frozen=True)
+class RouteEdited(Event):
+    """A dispatcher added, moved or cancelled a stop; `replan` says the solver should order the route again
+    (not when the dispatcher placed the stop at a position of their choosing)."""
+
+    route_id: int
+    reason: str
+    replan: bool = True
+
+
+@dataclass(frozen=True)
 class PositionsReported(Event):
     driver_id: int
     route_id: int | None

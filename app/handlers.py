@@ -11,7 +11,7 @@ from app.integrations import catalogue as webhooks_out
 from app.integrations.crm_flows import refresh_customer_from_crm
 from app.outreach.flows import message_customer_on_report, text_supervisors
 from app.outreach.live import message_customer_on_approach
-from app.replanning.flows import replan_after_alternative
+from app.replanning.flows import replan_after_alternative, replan_after_edit
 from app.replanning.late_routes import propose_replan_for_late_stops
 from app.runtime import HandlerTable, Handlers
 from app.tracking.flows import update_live_etas
@@ -30,6 +30,7 @@ EVENT_HANDLERS: HandlerTable = {
     events.AlternativeApproved: Handlers(),
     events.AlternativeExecuted: Handlers(in_transaction=(webhooks_out.on_alternative_executed,), after_commit=(replan_after_alternative,)),
     events.RouteChanged: Handlers(in_transaction=(webhooks_out.on_route_changed,)),
+    events.RouteEdited: Handlers(after_commit=(replan_after_edit,)),
     events.PositionsReported: Handlers(after_commit=(update_live_etas,)),
     events.LiveEtasUpdated: Handlers(in_transaction=(webhooks_out.on_live_etas_updated,)),
     events.OperationalAlert: Handlers(in_transaction=(text_supervisors,)),

@@ -19,6 +19,7 @@ from app.customers.schema import CustomerMutation, CustomerQuery
 from app.delivery_exceptions.schema import ExceptionMutation, ExceptionQuery
 from app.integrations.schema import IntegrationMutation, IntegrationQuery
 from app.outreach.schema import OutreachMutation, OutreachQuery
+from app.planning.day_schema import DayPlanMutation, DayPlanQuery
 from app.planning.edit_schema import DayEditMutation
 from app.planning.schema import PlanningMutation
 from app.realtime.schema import RealtimeSubscription
@@ -30,12 +31,12 @@ from app.tracking.schema import TrackingMutation, TrackingQuery
 
 
 @strawberry.type
-class Query(TenantQuery, RouteQuery, ExceptionQuery, TrackingQuery, CustomerQuery, AnalyticsQuery, AccessQuery, ReplanningQuery, AlternativeQuery, OutreachQuery, AdminQuery, IntegrationQuery):
+class Query(TenantQuery, RouteQuery, ExceptionQuery, TrackingQuery, CustomerQuery, AnalyticsQuery, AccessQuery, ReplanningQuery, AlternativeQuery, OutreachQuery, AdminQuery, IntegrationQuery, DayPlanQuery):
     pass
 
 
 @strawberry.type
-class Mutation(RouteMutation, ExceptionMutation, TrackingMutation, CustomerMutation, AccessMutation, ReplanningMutation, AlternativeMutation, OutreachMutation, AdminMutation, PlanningMutation, DayEditMutation, IntegrationMutation):
+class Mutation(RouteMutation, ExceptionMutation, TrackingMutation, CustomerMutation, AccessMutation, ReplanningMutation, AlternativeMutation, OutreachMutation, AdminMutation, PlanningMutation, DayEditMutation, DayPlanMutation, IntegrationMutation):
     pass
 
 

@@ -104,8 +104,10 @@ class StopType:
     def open_exception(self, info: Info) -> ExceptionRef | None:
         return then(info.context.loaders.open_exceptions_by_stop.load(self.row.id), _last_exception)
 
-    @strawberry.field
-    async def route(self, info: Info) -> "RouteType":
+    @strawberry.field(description="The route the stop is on; null while it waits for planRoutes.")
+    async def route(self, info: Info) -> "RouteType | None":
+        if self.row.route_id is None:
+            return None
         return RouteType.from_row(await info.context.loaders.route.load(self.row.route_id))
 
 

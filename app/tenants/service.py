@@ -100,6 +100,23 @@ async def create_depot(
     return depot
 
 
+MAX_COST_CENTS = 1_000_000
+
+
+async def set_depot_costs(
+    *, session: AsyncSession, depot: Depot, per_km_cents: int | None, per_hour_cents: int | None, per_failed_attempt_cents: int | None,
+) -> Depot:
+    """The depot's cost model (None: the tenant's figure, or travel time for planning); all or nothing."""
+    figures = {"costPerKmCents": per_km_cents, "costPerHourCents": per_hour_cents, "costPerFailedAttemptCents": per_failed_attempt_cents}
+    for field_name, value in figures.items():
+        if value is not None and not 0 <= value <= MAX_COST_CENTS:
+            raise invalid(f"{field_name} is 0 to {MAX_COST_CENTS:,} cents", field_name)
+    depot.cost_per_km_cents, depot.cost_per_hour_cents, depot.cost_per_failed_attempt_cents = per_km_cents, per_hour_cents, per_failed_attempt_cents
+    session.add(depot)
+    await session.flush()
+    return depot
+
+
 @dataclass(frozen=True)
 class UserData:
     email: str

@@ -1,6 +1,6 @@
 """The first-party documents, replayed against the seeded demo tenant, with flat SQL counts."""
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,7 @@ from app.delivery_exceptions.models import DeliveryException
 from app.routes.models import Route, Stop, StopStatus
 from app.runtime import unit_of_work
 from app.seed import seed_demo
-from app.tenants.models import Role, User
+from app.tenants.models import Depot, Role, User
 from tests.conftest import client_for
 from tests.factories import Factory, gql
 
@@ -158,3 +158,41 @@ async def test_customer_history_documents_run_against_the_demo_tenant(client, fa
     edges = history["data"]["customer"]["communications"]["edges"]
     assert edges[0]["node"]["kind"] == "CALL_NOTE" and edges[0]["node"]["call"]["note"] == "left a message"
     assert pulled["data"]["customer"]["communications"]["edges"][0]["node"]["id"] == edges[0]["node"]["id"]
+
+
+@pytest.mark.usefixtures("solver_pool")
+async def test_day_plan_documents_run_against_the_demo_tenant(client, factory, clocked, count_statements):
+    # given the demo tenant, and 12 stops imported without a route for the day after tomorrow at its depot
+    users, route, _, _ = await seeded(clocked)
+    async with unit_of_work(clocked) as uow:
+        depot = await uow.session.get(Depot, route.depot_id)
+        depot.external_ref = "demo-depot"
+        uow.session.add(depot)
+    day = (clocked.clock.now().astimezone(AMSTERDAM) + timedelta(days=2)).date()
+    opens = datetime.combine(day, time(10), AMSTERDAM)
+    stops = [
+        {"externalRef": f"day-{i}", "address": f"Damrak {i}", "lat": 52.37 + i / 1000, "lon": 4.89 + i / 2000,
+         "timeWindow": {"start": opens.isoformat(), "end": (opens + timedelta(hours=4)).isoformat()},
+         "customer": {"externalRef": f"day-c-{i}", "name": f"Day {i}", "phone": "+31612345678"}, "parcels": [{"barcode": f"DAY-{i}"}]}
+        for i in range(12)
+    ]
+    imported = await gql(client, document("ImportRoutePlan"), {"input": {"serviceDate": day.isoformat(), "depotRef": "demo-depot", "routes": [],
+                                                                         "unassignedStops": stops}}, token=factory.token(users[Role.INTEGRATOR]))
+    supervisor = factory.token(users[Role.SUPERVISOR])
+    variables = {"input": {"depotId": str(route.depot_id), "serviceDate": day.isoformat()}}
+
+    # when the supervisor previews the day plan, then plans the day, as the SPA sends them
+    preview = await gql(client, document("PreviewPlanRoutes"), variables, token=supervisor)
+    count_statements.active = True
+    planned = await gql(client, document("PlanRoutes"), variables, token=supervisor)
+    count_statements.active = False
+
+    # then both answer without an error, every stop is on a new route at version 1, within a flat SQL budget
+    assert imported["data"]["importRoutePlan"]["summary"]["stopsUnassigned"] == 12
+    for result in (preview, planned):
+        assert "errors" not in result, result
+        assert next(iter(result["data"].values()))["errors"] == []
+    routes = planned["data"]["planRoutes"]["routes"]
+    assert routes and all(r["version"] == 1 for r in routes) and planned["data"]["planRoutes"]["unassigned"] == []
+    assert sum(len(r["stops"]) for r in routes) == 12
+    assert count_statements.count <= 40, count_statements.count  # per route, not per stop

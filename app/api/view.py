@@ -152,9 +152,6 @@ class DetourGraphQL(GraphQL):
                 context.principal = await authenticate_api_key(self.runtime, token)
             else:
                 context.principal = await authenticate(context.session, self.runtime.settings, token)
-                # Give the connection back: a mutation's flow opens its own unit of work, and a request holding two
-                # connections at once starves the pool under concurrent load (every request waits for a second one).
-                await context.close()
             tenant_var.set(context.principal.tenant_id)
         except (TokenError, ApiKeyError) as error:
             context.auth_error = str(error)

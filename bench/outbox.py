@@ -4,6 +4,9 @@
 
 Throughput: the worker processes start idle; N rows are committed in one transaction; the clock runs from that
 commit to the last Messages.json request received by the local Twilio server (the real twilio SDK on the wire).
+Baseline, in the same run: the twilio SDK alone (the worker's own `TwilioSms` sender, no database) sending the same
+number of messages from this process, as many at a time as its thread pool runs; each worker row is also given as a
+share of it.
 Latency: the embedded setup (worker loop in the API process, woken by the commit's notice): from the
 reportException commit to the moment the SMS request reaches the local Twilio server.
 """
@@ -23,6 +26,7 @@ from app.auth.principal import Principal  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.delivery_exceptions.flows import ExceptionReport, report_exception  # noqa: E402
 from app.delivery_exceptions.models import ExceptionKind  # noqa: E402
+from app.outreach.channels import OutboundMessage, TwilioSms  # noqa: E402
 from app.outreach.models import Notification, NotificationChannel  # noqa: E402
 from app.outreach.worker import OutboxWorker  # noqa: E402
 from app.bootstrap import bootstrap  # noqa: E402
@@ -74,6 +78,23 @@ async def throughput(runtime: Runtime, twilio: FakeTwilio, env: dict[str, str], 
             process.wait(timeout=30)
 
 
+async def sdk_alone(settings: Settings, twilio: FakeTwilio, messages: int) -> dict:
+    """The ceiling: the same SDK client sending straight to the local Twilio, no outbox around it."""
+    sender = TwilioSms(settings)
+    try:
+        twilio.requests.clear()
+        started = time.perf_counter()
+        await asyncio.gather(*(sender.send(OutboundMessage(
+            notification_id=i, idempotency_key=f"sdk-{i}", channel=NotificationChannel.SMS, recipient=f"+317{i:08d}",
+            body=f"sdk message {i}", title="", template=f"sdk message {i}",
+        )) for i in range(messages)))
+        elapsed = max(r.at for r in twilio.messages) - started
+    finally:
+        await sender.aclose()
+    assert len(twilio.messages) == messages
+    return {"workers": "sdk alone", "messages": messages, "seconds": round(elapsed, 3), "messages_per_s": round(messages / elapsed, 1)}
+
+
 async def latency(runtime: Runtime, twilio: FakeTwilio, reports: int) -> dict:
     factory = Factory(runtime)
     fleet = await factory.fleet(stops=reports)
@@ -108,16 +129,20 @@ async def main(args: argparse.Namespace) -> None:
     await runtime.start()
     try:
         fleet = await Factory(runtime).fleet(stops=1, slug=f"bench-{int(time.time())}")
+        baseline = await sdk_alone(settings, twilio, args.messages)
         rows = [await throughput(runtime, twilio, env, fleet.tenant.id, workers, args.messages) for workers in (1, 2)]
+        rows = [baseline, *rows]
+        for row in rows:
+            row["share_of_sdk"] = round(row["messages_per_s"] / baseline["messages_per_s"], 2)
         lat = await latency(runtime, twilio, args.reports)
     finally:
         await runtime.stop()
         twilio.stop()
     backend = url.split(":")[0].split("+")[0]
     print(f"outbox benchmark on {backend} ({os.cpu_count()} cores), real twilio SDK → local Twilio server")
-    print(f"{'workers':>8} {'messages':>9} {'seconds':>8} {'msg/s':>8}")
+    print(f"{'workers':>10} {'messages':>9} {'seconds':>8} {'msg/s':>8} {'× sdk':>6}")
     for row in rows:
-        print(f"{row['workers']:>8} {row['messages']:>9} {row['seconds']:>8} {row['messages_per_s']:>8}")
+        print(f"{row['workers']:>10} {row['messages']:>9} {row['seconds']:>8} {row['messages_per_s']:>8} {row['share_of_sdk']:>6}")
     print(f"reportException commit → SMS on the wire (embedded worker, n={lat['n']}): "
           f"p50 {lat['p50_ms']} ms, p90 {lat['p90_ms']} ms, p99 {lat['p99_ms']} ms")
     path = write_result(f"outbox_{backend}", {"backend": backend, "throughput": rows, "report_to_sms_latency": lat})

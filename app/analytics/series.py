@@ -4,6 +4,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.analytics.dialect import Dialect
 from app.analytics.service import E, F, Scope, _count_if, _exceptions, _failure_costed, _first_attempts, dialect_for
 
 
@@ -32,6 +33,8 @@ async def series(*, session: AsyncSession, scope: Scope, kpi: Kpi, bucket: Bucke
             query = _first_attempts(scope, F.first_local_date, value.label("value")).group_by(F.first_local_date).order_by(F.first_local_date)
             return [(row.first_local_date.isoformat(), float(row.value)) for row in (await session.exec(query)).all()]
         query, local = dialect.with_local_time(_first_attempts(scope), F.first_attempt_at, F.depot_id)
+    elif dialect.is_postgres and kpi is not Kpi.P90_RESOLUTION_MINUTES:
+        return await _exception_series_by_slot(session=session, scope=scope, dialect=dialect, kpi=kpi, per_hour=per_hour)
     else:
         query, local = dialect.with_local_time(_exceptions(scope), E.reported_at, E.depot_id)
         minutes = dialect.seconds_between(E.reported_at, E.resolved_at) / 60.0
@@ -47,6 +50,42 @@ async def series(*, session: AsyncSession, scope: Scope, kpi: Kpi, bucket: Bucke
             Kpi.TOTAL_FAILURE_COST_CENTS: (sa.func.sum(E.failure_cost_cents), query.where(_failure_costed())),
             Kpi.COST_PER_FAILED_ATTEMPT_CENTS: (1.0 * sa.func.avg(E.failure_cost_cents), query.where(_failure_costed())),
         }[kpi]
+    label = local.bucket(per_hour).label("bucket")
+    rows = (await session.exec(query.add_columns(label, value.label("value")).group_by(label).order_by(label))).all()
+    return [(row.bucket, float(row.value) if row.value is not None else None) for row in rows]
+
+
+async def _exception_series_by_slot(
+    *, session: AsyncSession, scope: Scope, dialect: Dialect, kpi: Kpi, per_hour: bool,
+) -> list[tuple[str, float | None]]:
+    """PostgreSQL: sums per depot and 15-minute UTC slot first (as `hour_of_week`), then each slot read on its depot's clock.
+
+    Every zone's offset and DST change is a multiple of 15 minutes, so a slot never straddles two local days or hours:
+    a quarter's 250k time-zone conversions and labels become about 26k. Averages are the sums of the slots over their
+    counts, which is what `avg` computes (the per-row values and the numeric sums are the same).
+    """
+    minutes = dialect.seconds_between(E.reported_at, E.resolved_at) / 60.0
+    total, where = {
+        Kpi.EXCEPTIONS: (None, None),
+        Kpi.AVG_RESOLUTION_MINUTES: (minutes, E.resolved_at.is_not(None)),
+        Kpi.TOTAL_FAILURE_COST_CENTS: (E.failure_cost_cents, _failure_costed()),
+        Kpi.COST_PER_FAILED_ATTEMPT_CENTS: (E.failure_cost_cents, _failure_costed()),
+    }[kpi]
+    slot = sa.func.date_bin(sa.literal_column("interval '15 minutes'"), E.reported_at, sa.literal_column("timestamptz '2000-01-01 00:00:00+00'"))
+    columns = [E.depot_id.label("depot_id"), slot.label("slot"), sa.func.count().label("n")]
+    if total is not None:
+        columns.append(sa.func.sum(total).label("total"))
+    inner = _exceptions(scope, *columns)
+    if where is not None:
+        inner = inner.where(where)
+    slots = inner.group_by(E.depot_id, slot).subquery("slots")
+    query, local = dialect.with_local_time(sa.select().select_from(slots), slots.c.slot, slots.c.depot_id)
+    value = {
+        Kpi.EXCEPTIONS: sa.func.sum(slots.c.n),
+        Kpi.AVG_RESOLUTION_MINUTES: sa.func.sum(slots.c.get("total")) / sa.func.sum(slots.c.n),
+        Kpi.TOTAL_FAILURE_COST_CENTS: sa.func.sum(slots.c.get("total")),
+        Kpi.COST_PER_FAILED_ATTEMPT_CENTS: 1.0 * (sa.func.sum(slots.c.get("total")) / sa.func.sum(slots.c.n)),
+    }[kpi]
     label = local.bucket(per_hour).label("bucket")
     rows = (await session.exec(query.add_columns(label, value.label("value")).group_by(label).order_by(label))).all()
     return [(row.bucket, float(row.value) if row.value is not None else None) for row in rows]

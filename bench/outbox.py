@@ -58,7 +58,7 @@ async def throughput(runtime: Runtime, twilio: FakeTwilio, env: dict[str, str], 
         twilio.requests.clear()
         async with runtime.sessionmaker() as session, session.begin():
             session.add_all([
-                Notification(tenant_id=tenant_id, channel=NotificationChannel.SMS, recipient=f"+316{i:08d}",
+                Notification(tenant_id=tenant_id, channel=NotificationChannel.SMS, recipient=f"+316{workers}{i:07d}",  # per run: a lookup never finds another run's message
                              body=f"bench message {i}", purpose="bench", idempotency_key=f"bench-{workers}-{i}")
                 for i in range(messages)
             ])

@@ -33,23 +33,29 @@ async def series(*, session: AsyncSession, scope: Scope, kpi: Kpi, bucket: Bucke
             query = _first_attempts(scope, F.first_local_date, value.label("value")).group_by(F.first_local_date).order_by(F.first_local_date)
             return [(row.first_local_date.isoformat(), float(row.value)) for row in (await session.exec(query)).all()]
         query, local = dialect.with_local_time(_first_attempts(scope), F.first_attempt_at, F.depot_id)
-    elif dialect.is_postgres and kpi is not Kpi.P90_RESOLUTION_MINUTES:
+    if dialect.is_postgres and kpi is not Kpi.P90_RESOLUTION_MINUTES:
         return await _exception_series_by_slot(session=session, scope=scope, dialect=dialect, kpi=kpi, per_hour=per_hour)
-    else:
-        query, local = dialect.with_local_time(_exceptions(scope), E.reported_at, E.depot_id)
-        minutes = dialect.seconds_between(E.reported_at, E.resolved_at) / 60.0
-        if kpi is Kpi.P90_RESOLUTION_MINUTES:
-            label, seconds = local.bucket(per_hour).label("bucket"), minutes.label("minutes")
-            source = query.add_columns(label, seconds).where(E.resolved_at.is_not(None))
-            p90 = dialect.p90(seconds, source, group=label)
-            rows = (await session.exec(p90.order_by(sa.text("1")))).all()
-            return [(row[0], float(row[1])) for row in rows]
-        value, query = {
-            Kpi.EXCEPTIONS: (sa.func.count(), query),
-            Kpi.AVG_RESOLUTION_MINUTES: (sa.func.avg(minutes), query.where(E.resolved_at.is_not(None))),
-            Kpi.TOTAL_FAILURE_COST_CENTS: (sa.func.sum(E.failure_cost_cents), query.where(_failure_costed())),
-            Kpi.COST_PER_FAILED_ATTEMPT_CENTS: (1.0 * sa.func.avg(E.failure_cost_cents), query.where(_failure_costed())),
-        }[kpi]
+    return await _exception_series_per_row(session=session, scope=scope, dialect=dialect, kpi=kpi, per_hour=per_hour)
+
+
+async def _exception_series_per_row(
+    *, session: AsyncSession, scope: Scope, dialect: Dialect, kpi: Kpi, per_hour: bool,
+) -> list[tuple[str, float | None]]:
+    """Each exception read on its depot's clock (SQLite, the p90, and the reference the slot sums are tested against)."""
+    query, local = dialect.with_local_time(_exceptions(scope), E.reported_at, E.depot_id)
+    minutes = dialect.seconds_between(E.reported_at, E.resolved_at) / 60.0
+    if kpi is Kpi.P90_RESOLUTION_MINUTES:
+        label, seconds = local.bucket(per_hour).label("bucket"), minutes.label("minutes")
+        source = query.add_columns(label, seconds).where(E.resolved_at.is_not(None))
+        p90 = dialect.p90(seconds, source, group=label)
+        rows = (await session.exec(p90.order_by(sa.text("1")))).all()
+        return [(row[0], float(row[1])) for row in rows]
+    value, query = {
+        Kpi.EXCEPTIONS: (sa.func.count(), query),
+        Kpi.AVG_RESOLUTION_MINUTES: (sa.func.avg(minutes), query.where(E.resolved_at.is_not(None))),
+        Kpi.TOTAL_FAILURE_COST_CENTS: (sa.func.sum(E.failure_cost_cents), query.where(_failure_costed())),
+        Kpi.COST_PER_FAILED_ATTEMPT_CENTS: (1.0 * sa.func.avg(E.failure_cost_cents), query.where(_failure_costed())),
+    }[kpi]
     label = local.bucket(per_hour).label("bucket")
     rows = (await session.exec(query.add_columns(label, value.label("value")).group_by(label).order_by(label))).all()
     return [(row.bucket, float(row.value) if row.value is not None else None) for row in rows]

@@ -127,23 +127,24 @@ def _due(*, limit: int, now: datetime):  # noqa: ANN202 - a SELECT
     )
 
 
-async def claim_due(*, session: AsyncSession, limit: int, now: datetime) -> list[int]:
+async def claim_due(*, session: AsyncSession, limit: int, now: datetime) -> tuple[list[int], int]:
     """PENDING → SENDING for up to `limit` due rows, in the caller's transaction, right before their provider calls start.
 
     On PostgreSQL the rows another worker is claiming are skipped (FOR UPDATE SKIP LOCKED), so two workers take
     disjoint batches instead of queueing on the same rows; SQLite has one writer at a time anyway. (Two statements:
-    PostgreSQL may re-run a locking subquery inside an UPDATE and then ignores its LIMIT.)
+    PostgreSQL may re-run a locking subquery inside an UPDATE and then ignores its LIMIT.) Returns the claimed ids and
+    how many due rows were seen: fewer claimed than seen means another worker took them first.
     """
     due = list((await session.exec(_due(limit=limit, now=now).with_for_update(skip_locked=True))).all())
     if not due:
-        return []
+        return [], 0
     result = await session.exec(
         update(Notification)
         .where(col(Notification.id).in_(due), Notification.status == NotificationStatus.PENDING)
         .values(status=NotificationStatus.SENDING, claimed_at=now, attempts=Notification.attempts + 1, updated_at=now)
         .returning(Notification.id)
     )
-    return sorted(result.scalars().all())
+    return sorted(result.scalars().all()), len(due)
 
 
 async def record_sent(*, session: AsyncSession, rows: list[Notification]) -> None:

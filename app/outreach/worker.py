@@ -66,16 +66,16 @@ class OutboxWorker:
         now = self.runtime.clock.now()
         lease_cutoff = now - timedelta(seconds=self.settings.outbox_send_lease_seconds)
         batch = self.settings.outbox_batch_size
-        for _ in range(5):  # when other workers took every ambiguous row we looked at, look again
+        for _ in range(5):  # when other workers took every row we looked at, look again (they are busy sending)
             async with self.runtime.sessionmaker() as session:
                 ambiguous = await service.ambiguous_ids(session=session, limit=batch, older_than=lease_cutoff)
             async with self.runtime.sessionmaker() as session, session.begin():
-                due = await service.claim_due(session=session, limit=batch, now=now)
+                due, seen = await service.claim_due(session=session, limit=batch, now=now)
             reconciled = await asyncio.gather(*(self._reconcile(notification_id, lease_cutoff) for notification_id in ambiguous))
             if due:
                 await self._deliver(due)
             taken = sum(reconciled) + len(due)
-            if taken or not ambiguous:
+            if taken or not (ambiguous or seen):
                 return taken
         return 0
 

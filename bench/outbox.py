@@ -7,6 +7,8 @@ commit to the last Messages.json request received by the local Twilio server (th
 Baseline, in the same run: the twilio SDK alone (the worker's own `TwilioSms` sender, no database) sending the same
 number of messages from this process, as many at a time as its thread pool runs; each worker row is also given as a
 share of it.
+CPU per message, which the machine's load does not skew: process CPU time of the same process sending N messages with
+the SDK alone and then through an in-process worker (the local Twilio server's threads included in both).
 Latency: the embedded setup (worker loop in the API process, woken by the commit's notice): from the
 reportException commit to the moment the SMS request reaches the local Twilio server.
 """
@@ -95,6 +97,29 @@ async def sdk_alone(settings: Settings, twilio: FakeTwilio, messages: int) -> di
     return {"workers": "sdk alone", "messages": messages, "seconds": round(elapsed, 3), "messages_per_s": round(messages / elapsed, 1)}
 
 
+async def cpu_per_message(runtime: Runtime, settings: Settings, twilio: FakeTwilio, tenant_id: int, messages: int) -> dict:
+    """Milliseconds of this process's CPU per message: the SDK alone, then the outbox worker in-process."""
+    started = time.process_time()
+    await sdk_alone(settings, twilio, messages)
+    sdk = (time.process_time() - started) / messages * 1000
+    async with runtime.sessionmaker() as session, session.begin():
+        session.add_all([
+            Notification(tenant_id=tenant_id, channel=NotificationChannel.SMS, recipient=f"+319{i:08d}",
+                         body=f"cpu message {i}", purpose="bench", idempotency_key=f"bench-cpu-{i}")
+            for i in range(messages)
+        ])
+    worker = OutboxWorker(runtime)
+    started = time.process_time()
+    try:
+        while await worker.run_once():
+            pass
+    finally:
+        for sender in worker.senders.values():
+            await sender.aclose()
+    outbox = (time.process_time() - started) / messages * 1000
+    return {"sdk_alone_cpu_ms": round(sdk, 2), "outbox_worker_cpu_ms": round(outbox, 2), "ratio": round(outbox / sdk, 2)}
+
+
 async def latency(runtime: Runtime, twilio: FakeTwilio, reports: int) -> dict:
     factory = Factory(runtime)
     fleet = await factory.fleet(stops=reports)
@@ -134,6 +159,7 @@ async def main(args: argparse.Namespace) -> None:
         rows = [baseline, *rows]
         for row in rows:
             row["share_of_sdk"] = round(row["messages_per_s"] / baseline["messages_per_s"], 2)
+        cpu = await cpu_per_message(runtime, settings, twilio, fleet.tenant.id, args.messages)
         lat = await latency(runtime, twilio, args.reports)
     finally:
         await runtime.stop()
@@ -143,9 +169,11 @@ async def main(args: argparse.Namespace) -> None:
     print(f"{'workers':>10} {'messages':>9} {'seconds':>8} {'msg/s':>8} {'× sdk':>6}")
     for row in rows:
         print(f"{row['workers']:>10} {row['messages']:>9} {row['seconds']:>8} {row['messages_per_s']:>8} {row['share_of_sdk']:>6}")
+    print(f"CPU per message in one process: SDK alone {cpu['sdk_alone_cpu_ms']} ms, outbox worker {cpu['outbox_worker_cpu_ms']} ms "
+          f"({cpu['ratio']} ×)")
     print(f"reportException commit → SMS on the wire (embedded worker, n={lat['n']}): "
           f"p50 {lat['p50_ms']} ms, p90 {lat['p90_ms']} ms, p99 {lat['p99_ms']} ms")
-    path = write_result(f"outbox_{backend}", {"backend": backend, "throughput": rows, "report_to_sms_latency": lat})
+    path = write_result(f"outbox_{backend}", {"backend": backend, "throughput": rows, "cpu_per_message": cpu, "report_to_sms_latency": lat})
     print(f"written to {path}")
 
 

@@ -72,3 +72,31 @@ async def test_slot_sums_equal_the_per_row_series_for_every_filter_and_zone(runt
     assert len(results[("tenant", charts.Kpi.EXCEPTIONS, "day")][0]) >= 45
     assert sum(v for _, v in results[("tenant", charts.Kpi.EXCEPTIONS, "hour")][0]) > 0
     assert results[("other tenant", charts.Kpi.EXCEPTIONS, "day")] == ([], [])
+
+
+async def test_customer_preference_by_id_range_equals_the_lookup_per_exception(runtime, generated):
+    # given the generated history and the dashboard's scopes, a period not starting at midnight
+    tenant_id, depot_id, driver_id = generated
+    start, end = datetime(2026, 3, 1, 5, 30, tzinfo=UTC), datetime(2026, 4, 9, 19, 41, tzinfo=UTC)
+    scopes = [
+        service.Scope(tenant_id=tenant_id, start=start, end=end),
+        service.Scope(tenant_id=tenant_id, start=start, end=end, depot_ids=(depot_id,)),
+        service.Scope(tenant_id=tenant_id, start=start, end=end, driver_id=driver_id),
+        service.Scope(tenant_id=tenant_id, start=start, end=end, kinds=(ExceptionKind.CUSTOMER_ABSENT,)),
+        service.Scope(tenant_id=tenant_id, start=datetime(2026, 4, 12, tzinfo=UTC), end=datetime(2026, 4, 15, tzinfo=UTC)),  # after the history
+        service.Scope(tenant_id=tenant_id + 1000, start=start, end=end),
+    ]
+
+    # when each is answered both ways
+    async with runtime.sessionmaker() as session:
+        answers = []
+        for scope in scopes:
+            dialect = await service.dialect_for(session=session, scope=scope)
+            answers.append((await service.customer_preference(session=session, scope=scope),
+                            await service._customer_preference_per_exception(session=session, scope=scope, dialect=dialect)))
+
+    # then the answers are the same rows, and the whole-tenant one sees all three channels
+    for fast, reference in answers:
+        assert fast == reference
+    assert {channel for channel, *_ in answers[0][0]} == {"SELF_SERVICE", "STAFF_CONTACT", "NO_CONTACT"}
+    assert answers[4] == ([], []) and answers[5] == ([], [])

@@ -33,7 +33,9 @@ async def series(*, session: AsyncSession, scope: Scope, kpi: Kpi, bucket: Bucke
             query = _first_attempts(scope, F.first_local_date, value.label("value")).group_by(F.first_local_date).order_by(F.first_local_date)
             return [(row.first_local_date.isoformat(), float(row.value)) for row in (await session.exec(query)).all()]
         query, local = dialect.with_local_time(_first_attempts(scope), F.first_attempt_at, F.depot_id)
-    if dialect.is_postgres and kpi is not Kpi.P90_RESOLUTION_MINUTES:
+    if dialect.is_postgres and kpi is Kpi.P90_RESOLUTION_MINUTES:
+        return await _p90_series_by_local_time(session=session, scope=scope, dialect=dialect, per_hour=per_hour)
+    if dialect.is_postgres:
         return await _exception_series_by_slot(session=session, scope=scope, dialect=dialect, kpi=kpi, per_hour=per_hour)
     return await _exception_series_per_row(session=session, scope=scope, dialect=dialect, kpi=kpi, per_hour=per_hour)
 
@@ -59,6 +61,18 @@ async def _exception_series_per_row(
     label = local.bucket(per_hour).label("bucket")
     rows = (await session.exec(query.add_columns(label, value.label("value")).group_by(label).order_by(label))).all()
     return [(row.bucket, float(row.value) if row.value is not None else None) for row in rows]
+
+
+async def _p90_series_by_local_time(*, session: AsyncSession, scope: Scope, dialect: Dialect, per_hour: bool) -> list[tuple[str, float | None]]:
+    """PostgreSQL: the p90 needs every value, but the groups can be local timestamps (8 bytes) labelled once per bucket."""
+    query, local = dialect.with_local_time(_exceptions(scope), E.reported_at, E.depot_id)
+    bucket = sa.func.date_trunc("hour" if per_hour else "day", local.moment).label("local_bucket")
+    minutes = (dialect.seconds_between(E.reported_at, E.resolved_at) / 60.0).label("minutes")
+    inner = query.add_columns(bucket, minutes).where(E.resolved_at.is_not(None)).subquery("p90_source")
+    pct = sa.func.percentile_cont(0.9).within_group(inner.c.minutes)
+    label = sa.func.to_char(inner.c.local_bucket, 'YYYY-MM-DD"T"HH24:00' if per_hour else "YYYY-MM-DD")
+    rows = (await session.exec(sa.select(label, pct).group_by(inner.c.local_bucket).order_by(inner.c.local_bucket))).all()
+    return [(row[0], float(row[1])) for row in rows]
 
 
 async def _exception_series_by_slot(

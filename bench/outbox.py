@@ -50,10 +50,11 @@ def outreach_env(url: str, twilio: FakeTwilio) -> dict[str, str]:
 
 
 async def throughput(runtime: Runtime, twilio: FakeTwilio, env: dict[str, str], tenant_id: int, workers: int, messages: int) -> dict:
-    processes = [
+    logs = Path(tempfile.mkdtemp(prefix="detour-outbox-workers-"))
+    processes = [  # stderr to a file: a pipe nobody reads would stall a worker once it fills
         subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env={**os.environ, **env},
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for _ in range(workers)
+                         stdout=subprocess.DEVNULL, stderr=(logs / f"worker-{n}.log").open("w"))
+        for n in range(workers)
     ]
     try:
         await asyncio.sleep(3.0)  # let the processes import and connect before the clock starts
@@ -69,6 +70,7 @@ async def throughput(runtime: Runtime, twilio: FakeTwilio, env: dict[str, str], 
         while len(twilio.messages) < messages and time.perf_counter() < deadline:
             await asyncio.sleep(0.01)
         sent = twilio.messages
+        assert sent, f"no message sent in 300 s; worker logs in {logs}"
         elapsed = max(r.at for r in sent) - committed
         bodies = [r.form["Body"] for r in sent]
         assert len(bodies) == messages == len(set(bodies)), f"{len(bodies)} requests for {messages} messages"

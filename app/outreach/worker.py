@@ -56,7 +56,7 @@ class OutboxWorker:
             return await self._claim_and_send()
 
     async def _claim_and_send(self) -> int:
-        """Reconcile rows left ambiguous, then claim a batch of due rows in one statement and send them concurrently.
+        """Reconcile rows left ambiguous, then claim a batch of due rows in one transaction and send them concurrently.
 
         A crash leaves a row PENDING (never claimed: sent by the next worker) or SENDING (maybe sent: looked up at
         the provider once the lease is over, resent only if the provider has no record of it). The batch's "sent"

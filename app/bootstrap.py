@@ -8,6 +8,7 @@ from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.geocoding.nominatim import geocoder_for
 from app.handlers import EVENT_HANDLERS
+from app.integrations.crm import crm_for
 from app.outreach.flows import Outbox
 from app.replanning.flows import matrix_provider
 from app.replanning.pool import default_pool
@@ -23,6 +24,7 @@ def bootstrap(settings: Settings, *, clock: Clock | None = None, **overrides: An
         "matrix": matrix_provider(settings),
         "outbox": Outbox(),
         "lock_providers": lock_provider,
+        "crm": crm_for(settings),
         "geocoder": geocoder_for(settings.geocoder_url, user_agent=settings.geocoder_user_agent, country_codes=settings.geocoder_country_codes),
     }
     return Runtime.build(settings, **{**dependencies, **overrides})

@@ -46,11 +46,12 @@ def _seed() -> str:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from app import migrate
 
-    url = get_settings().database_url
+    settings = get_settings()
+    url, keys = settings.database_url, settings.access_encryption_keys
     if args.direction == "downgrade":
-        migrate.downgrade(url, args.revision or "-1")
+        migrate.downgrade(url, args.revision or "-1", encryption_keys=keys)
     else:
-        migrate.upgrade(url, args.revision or "head")
+        migrate.upgrade(url, args.revision or "head", encryption_keys=keys)
     print(f"migrations: {args.direction} done")
     return 0
 
@@ -125,14 +126,17 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
 def cmd_access_rekey(args: argparse.Namespace) -> int:
     from app.access.rotation import rekey
     from app.bootstrap import bootstrap
+    from app.integrations.webhook_secrets import rekey as rekey_webhooks
 
     async def run() -> str:
         runtime = bootstrap(get_settings())
         try:
             report = await rekey(runtime, batch_size=args.batch_size)
+            hooks = await rekey_webhooks(runtime, batch_size=args.batch_size)
         finally:
             await runtime.engine.dispose()
-        return f"access secrets: {report.checked} checked, {report.resealed} re-encrypted with the first key"
+        return (f"access secrets: {report.checked} checked, {report.resealed} re-encrypted with the first key; "
+                f"webhook endpoints: {hooks.checked} checked, {hooks.resealed} re-encrypted")
 
     print(asyncio.run(run()))
     return 0
@@ -247,7 +251,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings is None:
         return 2
     if settings.is_embedded:
-        migrate.upgrade(settings.database_url)
+        migrate.upgrade(settings.database_url, encryption_keys=settings.access_encryption_keys)
         if not args.no_seed:
             print(_seed())
     if settings.graphiql_enabled:

@@ -122,10 +122,12 @@ def summary_table(summary: Any, *, dry_run: bool) -> str:
         ("routes", summary.routes_created, summary.routes_updated, summary.routes_unchanged),
         ("stops", summary.stops_created, summary.stops_updated, summary.stops_unchanged),
         ("customers", summary.customers_created, summary.customers_updated, "-"),
-        ("parcels", summary.parcels_created, "-", "-"),
+        ("parcels", summary.parcels_created, summary.parcels_updated, "-"),
     ]
     lines = [f"{'':<10} {'created':>8} {'updated':>8} {'unchanged':>10}"]
     lines += [f"{name:<10} {c:>8} {u:>8} {k:>10}" for name, c, u, k in rows]
+    if summary.stops_unassigned:
+        lines.append(f"stops without a route, for planRoutes: {summary.stops_unassigned}")
     if summary.stops_started_kept or summary.stops_removed:
         lines.append(f"stops already attempted, kept as they are: {summary.stops_started_kept}; removed from the plan: {summary.stops_removed}")
     lines.append("dry run: nothing was written" if dry_run else ("nothing changed" if not summary.changed else "import committed"))

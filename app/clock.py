@@ -7,6 +7,20 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+MAX_TIME_ZONE_NAME = 64  # the longest IANA name is 32 characters (America/Argentina/ComodRivadavia)
+
+
+def is_time_zone(name: object) -> bool:
+    """An IANA time zone name that zoneinfo can load; never raises (a 1 MB or path-like name is just not one)."""
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_TIME_ZONE_NAME or "\x00" in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for the file system
+        return False
+    return True
 
 
 class Clock(Protocol):

@@ -26,6 +26,13 @@ class Mode(StrEnum):
     PRODUCTION = "production"
 
 
+class DayPlanEngine(StrEnum):
+    """The solver that plans a depot's day (planRoutes); replanning a route always uses VROOM."""
+
+    VROOM = "vroom"
+    PYVRP = "pyvrp"
+
+
 class Settings(BaseSettings):
     """Configuration; safe defaults for the embedded mode, hard failures on them in production."""
 
@@ -106,11 +113,18 @@ class Settings(BaseSettings):
     outbox_send_lease_seconds: float = Field(default=120.0, gt=0)
     outreach_horizon_minutes: int = Field(default=120, gt=0)
     outreach_no_answer_minutes: int = Field(default=20, gt=0)
+    # Inbound MessageSids kept against replayed webhooks (Twilio retries within hours); older ones are deleted.
+    inbound_message_retention_days: int = Field(default=30, gt=0)
 
     # Live ETAs from GPS (issue 12): recompute at most this often per route (a stop completion forces one).
     live_eta_enabled: bool = True
     live_eta_interval_seconds: int = Field(default=30, ge=0)
     live_eta_publish_change_seconds: int = Field(default=60, ge=0)
+    live_eta_min_move_m: float = Field(default=25.0, ge=0, description="a driver who moved less since the last computation waits for the max interval")
+    live_eta_max_interval_seconds: int = Field(default=120, ge=0, description="a standing driver's ETAs are still recomputed this often")
+    matrix_cache_entries: int = Field(
+        default=1024, ge=1, description="stop matrices kept in memory; keep it above the routes driving at once (live ETAs read each one)",
+    )
     late_margin_minutes: int = Field(default=0, ge=0)
     late_clear_minutes: int = Field(default=10, ge=0, description="hysteresis: a late stop clears only this far inside its window")
     late_replan_min_stops: int = Field(default=2, ge=2)
@@ -126,6 +140,13 @@ class Settings(BaseSettings):
     webhook_secret_overlap_hours: float = Field(default=24.0, ge=0)
     webhook_warn_after_hours: float = Field(default=24.0, gt=0)
     webhook_disable_after_days: float = Field(default=5.0, gt=0)
+    # eta.changed only when a stop's live ETA is this far from the last one announced (or from the plan's): no flood
+    webhook_eta_change_minutes: float = Field(default=5.0, gt=0)
+    # The CRM (issue 17): preferences and SMS consent read when an exception opens; see app/integrations/crm.py.
+    crm_url: str | None = None  # unset: no CRM
+    crm_token: str | None = None
+    crm_timeout_seconds: float = Field(default=5.0, gt=0)
+    crm_refresh_hours: float = Field(default=24.0, ge=0)  # a customer read from the CRM less than this ago is not read again
 
     # Request budgets and trusted documents (issue 17): see app/api/cost.py, ratelimit.py, trusted_documents.py.
     max_query_cost: int = Field(default=2000, gt=0)  # a single document costing more is refused before it runs
@@ -164,12 +185,23 @@ class Settings(BaseSettings):
     # settings left customers unassigned on 9 of 12 Gehring-Homberger 200-customer instances that level 5 served.
     day_plan_exploration_level: int = Field(default=5, ge=0, le=5)
     day_plan_solver_timeout_seconds: float = Field(default=10.0, gt=0)
+    # planRoutes' engine: VROOM, or PyVRP (the `pyvrp` extra), which bench/day_plan.py found closer to the best known.
+    day_plan_engine: DayPlanEngine = DayPlanEngine.VROOM
     replan_eta_notify_minutes: int = Field(default=15, ge=1)
 
     # The living demo (issue 14): a simulator drives the demo tenant in the embedded `serve`.
     demo_simulate: bool = True
     demo_speed: float = Field(default=3.0, gt=0, le=1000, description="simulated seconds per real second")
     demo_seed: int = 7
+
+    @field_validator("day_plan_engine")
+    @classmethod
+    def _engine_installed(cls, engine: DayPlanEngine) -> DayPlanEngine:
+        from importlib.util import find_spec
+
+        if engine is DayPlanEngine.PYVRP and find_spec("pyvrp") is None:
+            raise ValueError("DETOUR_DAY_PLAN_ENGINE=pyvrp needs PyVRP: pip install 'detour[pyvrp]'")
+        return engine
 
     @field_validator("access_encryption_keys", mode="before")
     @classmethod

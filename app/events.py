@@ -100,9 +100,24 @@ class AlternativeExecuted(Event):
 
 @dataclass(frozen=True)
 class RouteChanged(Event):
+    """A route got a new version; `change` is its route event kind (ROUTE_REPLANNED: a solved plan, `plan_id`)."""
+
     route_id: int
     change: str
     stop_ids: tuple[int, ...] = ()
+    version: int | None = None
+    plan_id: int | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RouteEdited(Event):
+    """A dispatcher added, moved or cancelled a stop; `replan` says the solver should order the route again
+    (not when the dispatcher placed the stop at a position of their choosing)."""
+
+    route_id: int
+    reason: str
+    replan: bool = True
 
 
 @dataclass(frozen=True)
@@ -110,6 +125,15 @@ class PositionsReported(Event):
     driver_id: int
     route_id: int | None
     accepted: int
+    eta_due: bool = True  # the route's live ETAs are due (read in the same transaction; the handler re-checks under lock)
+
+
+@dataclass(frozen=True)
+class LiveEtasUpdated(Event):
+    """A route's live ETAs were recomputed from a GPS fix and written on its pending stops (`stop_ids`)."""
+
+    route_id: int
+    stop_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)

@@ -14,18 +14,21 @@ def project_root() -> Path:
     raise FileNotFoundError("alembic.ini not found beside the app package or in the working directory")
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, encryption_keys: list[str] | None = None) -> Config:
+    """`encryption_keys`: the vault's key ring for revisions that seal or open secrets (default: the settings' own)."""
     root = project_root()
     config = Config(str(root / "alembic.ini"))
     config.set_main_option("script_location", str(root / "migrations"))
     config.attributes["database_url"] = database_url
+    if encryption_keys:
+        config.attributes["encryption_keys"] = list(encryption_keys)
     config.attributes["configure_logging"] = False
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head", *, encryption_keys: list[str] | None = None) -> None:
+    command.upgrade(alembic_config(database_url, encryption_keys), revision)
 
 
-def downgrade(database_url: str, revision: str) -> None:
-    command.downgrade(alembic_config(database_url), revision)
+def downgrade(database_url: str, revision: str, *, encryption_keys: list[str] | None = None) -> None:
+    command.downgrade(alembic_config(database_url, encryption_keys), revision)

@@ -9,7 +9,7 @@ from app.delivery_exceptions.models import DeliveryException, ExceptionEvent
 from app.integrations.models import ApiKey, GpsDevice, IntegrationEvent
 from app.integrations.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
 from app.outreach.models import (
-    CustomerResponse, InboundMessage, LinkTokenUse, Notification, OptOut, OutreachSequence, OutreachSequenceRun, PushDevice,
+    ConsentRecord, CustomerCall, CustomerResponse, InboundMessage, LinkTokenUse, Notification, OutreachSequence, OutreachSequenceRun, PushDevice,
 )
 from app.realtime.models import RouteEvent
 from app.routes.models import DeliveryAttempt, Parcel, Route, Stop, Vehicle
@@ -23,7 +23,7 @@ __all__ = [
     "AccessAuditEntry", "AccessGrant", "AccessProfile",
     "Alternative", "ApiKey", "GpsDevice", "IntegrationEvent", "Neighbor", "OneTimeCode", "PickupPoint", "SafePlace", "TenantPolicy",
     "Customer", "DeliveryAttempt", "LateRouteProposal", "RouteLiveState", "StopLiveState", "DeliveryException", "ExceptionArea", "Depot", "DriverLastPosition", "DriverPosition",
-    "ExceptionEvent", "CustomerResponse", "InboundMessage", "LinkTokenUse", "Notification", "OptOut", "OutreachSequence",
+    "ExceptionEvent", "ConsentRecord", "CustomerCall", "CustomerResponse", "InboundMessage", "LinkTokenUse", "Notification", "OutreachSequence",
     "OutreachSequenceRun", "PushDevice", "Parcel", "Route", "RouteEvent", "RoutePlan", "Stop", "StopFact", "Tenant", "User", "UserDepot", "Vehicle",
     "WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookMessage", "metadata",
 ]

@@ -63,6 +63,8 @@ class Runtime:
     lock_providers: Callable[[Settings, str], Any] | None = None
     # Onboarding: addresses to coordinates for imported stops (app.geocoding); None: stops must carry lat/lon.
     geocoder: Any = None
+    # Integrations: the CRM adapter (app.integrations.crm); None: no CRM configured.
+    crm: Any = None
 
     @classmethod
     def build(cls, settings: Settings, **dependencies: Any) -> Runtime:

@@ -36,7 +36,7 @@ async def prepare(url: str) -> tuple[str, int]:
     await runtime.start()
     try:
         async with runtime.sessionmaker() as session, session.begin():
-            await seed_demo(session)
+            await seed_demo(session, now=runtime.clock.now())
         async with runtime.sessionmaker() as session:
             from sqlmodel import select
 

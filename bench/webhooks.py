@@ -24,6 +24,7 @@ from app.integrations import webhooks  # noqa: E402
 from app.integrations.catalogue import WEBHOOK_CHANNEL  # noqa: E402
 from app.integrations.dispatcher import run_forever  # noqa: E402
 from app.realtime.bus import Notice  # noqa: E402
+from app.vault import vault_for  # noqa: E402
 from app.runtime import Runtime, unit_of_work  # noqa: E402
 from bench.common import summary_ms, write_result  # noqa: E402
 from tests.conftest import create_postgres_database, drop_postgres_database  # noqa: E402
@@ -93,9 +94,9 @@ async def main(args: argparse.Namespace) -> None:
     try:
         fleet = await Factory(runtime).fleet(stops=1, slug=f"bench-{int(time.time())}")
         async with unit_of_work(runtime) as uow:
-            endpoint = await webhooks.create_endpoint(session=uow.session, tenant_id=fleet.tenant.id, url=receiver.url,
-                                                      event_types=[], description="bench", allow_private=True)
-        receiver.secrets.append(endpoint.secret)
+            _, secret = await webhooks.create_endpoint(session=uow.session, vault=vault_for(runtime.settings), tenant_id=fleet.tenant.id,
+                                                       url=receiver.url, event_types=[], description="bench", allow_private=True)
+        receiver.secrets.append(secret)
         rows = [await throughput(runtime, receiver, env, fleet.tenant.id, workers, args.messages) for workers in (1, 2)]
         lat = await latency(runtime, receiver, fleet.tenant.id, args.events)
     finally:

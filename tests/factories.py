@@ -15,6 +15,7 @@ from app.customers.models import Customer
 from app.routes.models import Parcel, Route, RouteStatus, Stop, Vehicle
 from app.runtime import Runtime
 from app.tenants.models import Depot, Role, Tenant, User, UserDepot
+from tests.api.statement_budgets import counted_statements
 
 
 @dataclass
@@ -107,8 +108,14 @@ class Factory:
 
 
 async def gql(client: httpx.AsyncClient, query: str, variables: dict | None = None, *, token: str | None = None) -> dict:
-    """POST a GraphQL operation; returns the decoded body (data and errors)."""
+    """POST a GraphQL operation; returns the decoded body (data and errors).
+
+    A document of graphql/ is held to its SQL statement budget (tests/api/statement_budgets.py) every time it is sent.
+    """
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+    with counted_statements(client, query) as counted:
+        response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
     assert response.status_code in (200, 400), response.text
+    if counted is not None:
+        counted.check()
     return response.json()

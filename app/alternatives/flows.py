@@ -84,7 +84,7 @@ async def _propose(
     session = uow.session
     kind, proposed_by = AlternativeKind(kind), ProposerKind(proposed_by)
     stop = await session.get(Stop, stop_id)
-    if stop is None or stop.tenant_id != tenant_id:
+    if stop is None or stop.tenant_id != tenant_id or stop.route_id is None:  # a stop not yet planned has no exception
         raise not_found("stop", "stopId")
     route = await session.get(Route, stop.route_id)
     _check_actor(actor, proposed_by, tenant_id, route)

@@ -1,11 +1,12 @@
 """Pickup points (lockers, counters): opening hours, capacity and reservations."""
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.clock import is_time_zone
 from app.alternatives.models import PickupPoint, PickupPointKind
 from app.tenants.models import Depot
 from app.errors import DomainError, ErrorCode, ensure_version, invalid, not_found
@@ -31,10 +32,16 @@ class PickupPointData:
 
 def _parse_hours(hours: dict[str, list[list[str]]]) -> dict[str, list[list[str]]]:
     cleaned: dict[str, list[list[str]]] = {}
+    if not isinstance(hours, dict):
+        raise invalid('opening hours are {"mon": [["HH:MM", "HH:MM"]], …}', "openingHours")
     for day, intervals in hours.items():
         if day not in WEEKDAYS:
             raise invalid(f"opening hours use the days {', '.join(WEEKDAYS)}", "openingHours")
+        if not isinstance(intervals, list):  # a number or a string here was iterated, or failed to be (INTERNAL_ERROR)
+            raise invalid(f"the opening hours of {day} are a list of intervals", "openingHours")
         for interval in intervals:
+            if not isinstance(interval, list) or not all(isinstance(v, str) for v in interval):
+                raise invalid('each opening interval is ["HH:MM", "HH:MM"]', "openingHours")
             try:
                 start, end = (time.fromisoformat(v) for v in interval)
             except (TypeError, ValueError):
@@ -52,10 +59,8 @@ def validate(data: PickupPointData) -> PickupPointData:
         raise invalid("lat/lon are out of range", "lat")
     if data.capacity < 0:
         raise invalid("capacity cannot be negative", "capacity")
-    try:
-        ZoneInfo(data.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise invalid("timezone is not an IANA time zone", "timezone") from None
+    if not is_time_zone(data.timezone):
+        raise invalid("timezone is not an IANA time zone", "timezone")
     _parse_hours(data.opening_hours)
     return data
 

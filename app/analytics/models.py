@@ -103,23 +103,49 @@ def _has_moved(stop: Stop) -> bool:
 # the stop and exception tables, and must follow every writer of those rows — flows, the seed, route-plan
 # imports, bulk generators — in the same transaction. A hook at the flush cannot be forgotten by a new writer;
 # a handler would have to be emitted by each of them.
+def insert_stop_facts(connection: Any, stops: list[Any]) -> None:
+    """The fact rows of new stops (anything with id, tenant_id, route_id, depot_id, lat, lon): the hook's, and bulk writers'.
+
+    A bulk insert (the route-plan import) bypasses the session hook, so it calls this in its transaction.
+    """
+    if not stops:
+        return
+    route_ids = {s.route_id for s in stops if s.route_id is not None}
+    routes = {r.id: r for r in connection.execute(sa.select(Route.id, Route.depot_id, Route.driver_id).where(Route.id.in_(route_ids)))}
+    connection.execute(StopFact.__table__.insert(), [
+        # A stop without a route yet (waiting for planRoutes) belongs to its depot and has no driver.
+        {"stop_id": s.id, "tenant_id": s.tenant_id, "depot_id": routes[s.route_id].depot_id if s.route_id else s.depot_id,
+         "driver_id": routes[s.route_id].driver_id if s.route_id else None, "h3_cell": stored_cell(s.lat, s.lon)}
+        for s in stops
+    ])
+
+
+def _was_planned(stop: Stop) -> bool:
+    """The stop got its first route (planRoutes): its fact takes the route's driver."""
+    history = inspect(stop).attrs.route_id.history
+    return history.has_changes() and stop.route_id is not None and (history.deleted or [None])[0] is None
+
+
 @event.listens_for(Session, "after_flush")
 def _keep_stop_facts(session: Session, _context: Any) -> None:
     """Whoever creates or moves a stop, records an attempt or reports an exception, the analytics rows follow in the same transaction."""
     created = [o for o in session.new if isinstance(o, Stop)]
     moved = [o for o in session.dirty if isinstance(o, Stop) and _has_moved(o)]
+    planned = [o for o in session.dirty if isinstance(o, Stop) and _was_planned(o)]
     attempts = [o for o in session.new if isinstance(o, DeliveryAttempt)]
     reported = [o for o in session.new if isinstance(o, DeliveryException)]
-    if not (created or moved or attempts or reported):
+    if not (created or moved or planned or attempts or reported):
         return
     connection, facts = session.connection(), StopFact.__table__
     if created:
-        routes = {r.id: r for r in connection.execute(sa.select(Route.id, Route.depot_id, Route.driver_id).where(Route.id.in_({s.route_id for s in created})))}
-        connection.execute(facts.insert(), [
-            {"stop_id": s.id, "tenant_id": s.tenant_id, "depot_id": routes[s.route_id].depot_id, "driver_id": routes[s.route_id].driver_id,
-             "h3_cell": stored_cell(s.lat, s.lon)}
-            for s in created
-        ])
+        insert_stop_facts(connection, created)
+    if planned:  # one update per route, not per stop
+        by_route: dict[int, list[int]] = {}
+        for stop in planned:
+            by_route.setdefault(stop.route_id, []).append(stop.id)
+        for route in connection.execute(sa.select(Route.id, Route.depot_id, Route.driver_id).where(Route.id.in_(by_route))):
+            connection.execute(facts.update().where(facts.c.stop_id.in_(by_route[route.id]), facts.c.first_attempt_at.is_(None)).values(
+                depot_id=route.depot_id, driver_id=route.driver_id))
     areas = ExceptionArea.__table__
     for stop in moved:
         cell = stored_cell(stop.lat, stop.lon)

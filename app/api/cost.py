@@ -83,8 +83,26 @@ class CostWalker:
         return inner
 
 
+# Cost depends on the document, the operation and the integer variables (page sizes) only: computed once for each.
+_COSTS: dict[tuple, tuple[DocumentNode, int]] = {}
+_COSTS_MAX = 1024
+
+
 def document_cost(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: dict[str, Any] | None) -> int:
-    """The cost of the operation that would run (the named one, or the only one)."""
+    """The cost of the operation that would run (the named one, or the only one), remembered per document and page sizes."""
+    sizes = tuple(sorted((k, v) for k, v in (variables or {}).items() if isinstance(v, int)))
+    key = (id(schema), id(document), operation_name, sizes)
+    cached = _COSTS.get(key)
+    if cached is not None and cached[0] is document:
+        return cached[1]
+    cost = _document_cost(schema, document, operation_name, variables)
+    if len(_COSTS) >= _COSTS_MAX:
+        _COSTS.clear()
+    _COSTS[key] = (document, cost)  # holding the document keeps its id from being reused
+    return cost
+
+
+def _document_cost(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: dict[str, Any] | None) -> int:
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
     return CostWalker(schema, document, variables).operation_cost(chosen[0]) if chosen else 0

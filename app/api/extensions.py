@@ -74,10 +74,26 @@ class CleanText(SchemaExtension):
         if not context.pre_execution_errors:
             problem = text_problem(context.variables or {})
             if problem is None and context.graphql_document is not None:
-                problem = next((p for p in map(text_problem, _string_literals(context.graphql_document)) if p), None)
+                problem = _literal_problem(context.graphql_document)
             if problem is not None:
                 context.pre_execution_errors = [GraphQLError(problem, extensions={"code": "INVALID_INPUT"})]
         yield
+
+
+# The parser cache hands out the same document object for the same text: its literals are checked once.
+_LITERAL_PROBLEMS: dict[int, tuple[DocumentNode, str | None]] = {}
+_LITERAL_PROBLEMS_MAX = 512
+
+
+def _literal_problem(document: DocumentNode) -> str | None:
+    cached = _LITERAL_PROBLEMS.get(id(document))
+    if cached is not None and cached[0] is document:
+        return cached[1]
+    problem = next((p for p in map(text_problem, _string_literals(document)) if p), None)
+    if len(_LITERAL_PROBLEMS) >= _LITERAL_PROBLEMS_MAX:
+        _LITERAL_PROBLEMS.clear()
+    _LITERAL_PROBLEMS[id(document)] = (document, problem)  # holding the document keeps its id from being reused
+    return problem
 
 
 def _string_literals(document: DocumentNode) -> Iterator[str]:
@@ -134,3 +150,14 @@ def schema_extensions(settings: Settings) -> list:
         partial(ValidationCache, maxsize=256),
         CleanText,
     ]
+
+
+def public_error(error: GraphQLError) -> GraphQLError:
+    """An error as a client may see it, outside strawberry's extensions (shared subscription events): as they would make it."""
+    if _is_unexpected(error):
+        return GraphQLError("Unexpected error.", nodes=error.nodes, path=error.path, extensions={"code": "INTERNAL_ERROR"})
+    extensions = error.extensions
+    if isinstance(error.original_error, DomainError):
+        domain = error.original_error
+        extensions = {"code": domain.code.value, **({"field": domain.field} if domain.field else {})}
+    return GraphQLError(without_values(error.message), nodes=error.nodes, path=error.path, original_error=error.original_error, extensions=extensions)

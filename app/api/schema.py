@@ -11,6 +11,7 @@ from app.alternatives.schema import AlternativeMutation, AlternativeQuery
 from app.analytics.metrics import OperationMetrics
 from app.analytics.schema import AnalyticsQuery
 from app.api.budget import RequestBudget
+from app.api.execution import FastExecutionContext, mark_plain_fields
 from app.api.scalars import INPUT_SCALARS
 from app.api.extensions import log_errors, schema_extensions
 from app.config import Settings
@@ -18,6 +19,7 @@ from app.customers.schema import CustomerMutation, CustomerQuery
 from app.delivery_exceptions.schema import ExceptionMutation, ExceptionQuery
 from app.integrations.schema import IntegrationMutation, IntegrationQuery
 from app.outreach.schema import OutreachMutation, OutreachQuery
+from app.planning.day_schema import DayPlanMutation, DayPlanQuery
 from app.planning.edit_schema import DayEditMutation
 from app.planning.schema import PlanningMutation
 from app.realtime.schema import RealtimeSubscription
@@ -29,12 +31,12 @@ from app.tracking.schema import TrackingMutation, TrackingQuery
 
 
 @strawberry.type
-class Query(TenantQuery, RouteQuery, ExceptionQuery, TrackingQuery, CustomerQuery, AnalyticsQuery, AccessQuery, ReplanningQuery, AlternativeQuery, OutreachQuery, AdminQuery, IntegrationQuery):
+class Query(TenantQuery, RouteQuery, ExceptionQuery, TrackingQuery, CustomerQuery, AnalyticsQuery, AccessQuery, ReplanningQuery, AlternativeQuery, OutreachQuery, AdminQuery, IntegrationQuery, DayPlanQuery):
     pass
 
 
 @strawberry.type
-class Mutation(RouteMutation, ExceptionMutation, TrackingMutation, CustomerMutation, AccessMutation, ReplanningMutation, AlternativeMutation, OutreachMutation, AdminMutation, PlanningMutation, DayEditMutation, IntegrationMutation):
+class Mutation(RouteMutation, ExceptionMutation, TrackingMutation, CustomerMutation, AccessMutation, ReplanningMutation, AlternativeMutation, OutreachMutation, AdminMutation, PlanningMutation, DayEditMutation, DayPlanMutation, IntegrationMutation):
     pass
 
 
@@ -52,9 +54,12 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions = [*schema_extensions(settings), OperationMetrics, RequestBudget]  # RequestBudget: integrations (issue 17)
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
-    return DetourSchema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions, config=StrawberryConfig(auto_camel_case=True, scalar_map={**INPUT_SCALARS, **ACCESS_SCALARS})
+    schema = DetourSchema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions, execution_context_class=FastExecutionContext,
+        config=StrawberryConfig(auto_camel_case=True, scalar_map={**INPUT_SCALARS, **ACCESS_SCALARS}),
     )
+    mark_plain_fields(schema._schema)  # plain scalar fields are read without a resolver call (app/api/execution.py)
+    return schema
 
 
 def __getattr__(name: str) -> strawberry.Schema:

@@ -60,6 +60,11 @@ class IsAdministrator(_HasRole):
     roles = frozenset({Role.ADMIN, Role.SUPERVISOR})
 
 
+class MayPlanDays(_HasRole):
+    message = "only supervisors and admins can plan a depot's day"
+    roles = frozenset({Role.ADMIN, Role.SUPERVISOR})
+
+
 class MayImportPlans(_HasRole):
     message = "only integrators, dispatchers, supervisors and admins can import route plans"
     roles = frozenset({Role.INTEGRATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})

@@ -46,3 +46,4 @@ class Customer(SQLModel, table=True):
     quiet_hours_end: time | None = None
     delivery_instructions: str = Field(default="", max_length=2000)
     created_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
+    crm_refreshed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, description="last time the CRM's preferences were read")

@@ -1,11 +1,11 @@
 """Creating and updating customers from CRM data, with every field checked before anything is written."""
 from dataclasses import dataclass
-from datetime import time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, time
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.clock import is_time_zone
 from app.customers.models import Channel, Customer, normalize_phone
 from app.errors import invalid
 
@@ -42,10 +42,8 @@ def validate(data: CustomerData) -> CustomerData:
         raise invalid("email is not an address", "email")
     if data.language not in LANGUAGES:
         raise invalid(f"language must be one of {', '.join(sorted(LANGUAGES))}", "language")
-    try:
-        ZoneInfo(data.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise invalid("timezone must be an IANA name such as Europe/Amsterdam", "timezone") from None
+    if not is_time_zone(data.timezone):
+        raise invalid("timezone must be an IANA name such as Europe/Amsterdam", "timezone")
     channels = tuple(dict.fromkeys(data.preferred_channels))
     if not channels or any(c not in Channel.__members__ for c in channels):
         raise invalid(f"preferredChannels takes {', '.join(Channel.__members__)}", "preferredChannels")
@@ -68,3 +66,34 @@ async def upsert(*, session: AsyncSession, tenant_id: int, data: CustomerData) -
     session.add(customer)
     await session.flush()
     return customer, existing is None
+
+
+_KEEP = object()
+
+
+def update_preferences(
+    customer: Customer, *, refreshed_at: datetime, language: str | None = None, timezone: str | None = None,
+    preferred_channels: tuple[str, ...] | None = None, quiet_hours: tuple[time, time] | None | object = _KEEP,
+) -> list[str]:
+    """Apply the preferences a CRM gave, all checked first; returns the fields that changed.
+
+    None keeps our language, time zone and channels; quiet_hours left out keeps ours, None clears them.
+    INVALID_INPUT naming the field, and nothing changed, when one of them is not acceptable.
+    """
+    start, end = (customer.quiet_hours_start, customer.quiet_hours_end) if quiet_hours is _KEEP else (quiet_hours or (None, None))
+    current = CustomerData(
+        external_ref=customer.external_ref or "-", name=customer.name, language=language or customer.language,
+        timezone=timezone or customer.timezone,
+        preferred_channels=preferred_channels if preferred_channels is not None else tuple(customer.preferred_channels),
+        quiet_hours_start=start, quiet_hours_end=end,
+    )
+    clean = validate(current)
+    changes = {
+        "language": clean.language, "timezone": clean.timezone, "preferred_channels": list(clean.preferred_channels),
+        "quiet_hours_start": clean.quiet_hours_start, "quiet_hours_end": clean.quiet_hours_end,
+    }
+    changed = [field for field, value in changes.items() if getattr(customer, field) != value]
+    for field in changed:
+        setattr(customer, field, changes[field])
+    customer.crm_refreshed_at = refreshed_at
+    return changed

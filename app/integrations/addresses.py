@@ -18,11 +18,15 @@ def _blocked(address: str) -> bool:
 
 def check_url(url: str, *, allow_private: bool) -> str:
     """An http(s) URL whose host is not a literal blocked address; names are checked again when resolved."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise invalid("the URL must be http:// or https:// with a host", "url")
     if len(url) > 2000:
         raise invalid("the URL is longer than 2000 characters", "url")
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018  (raises for a port that is not a number in 0-65535; the sender reads it)
+    except ValueError:  # an unclosed [IPv6] bracket, a bad port
+        raise invalid("the URL is not a well-formed http(s) URL", "url") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise invalid("the URL must be http:// or https:// with a host", "url")
     host = parts.hostname
     if not allow_private:
         try:

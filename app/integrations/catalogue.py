@@ -3,13 +3,15 @@
 Status words (`trackingStatus`) and reason words (`incidentReason`) are Karrio's TrackerStatus and
 TrackingIncidentReason values, so a warehouse system already mapping carriers needs no extra table.
 """
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, func, select
 
 from app import events
 from app.delivery_exceptions.models import DeliveryException
-from app.routes.models import Parcel
+from app.integrations.webhook_models import WebhookMessage
+from app.routes.models import Parcel, Route, Stop, StopStatus
 from app.realtime.bus import Notice
 from app.runtime import UnitOfWork
 
@@ -24,6 +26,8 @@ EVENT_TYPES = {
     "parcel.held": "parcels held at the depot for a later attempt",
     "parcel.redirected": "parcels redirected (pickup point, corrected address)",
     "parcel.returned": "parcels returned to the depot / sender",
+    "route.replanned": "the route was solved again: a new version with a new stop order and planned ETAs",
+    "eta.changed": "a stop's live ETA moved by at least DETOUR_WEBHOOK_ETA_CHANGE_MINUTES since the last one announced",
 }
 
 INCIDENT_REASON = {
@@ -96,6 +100,69 @@ async def on_alternative_executed(uow: UnitOfWork, event: events.AlternativeExec
     await _enqueue(uow, tenant_id=event.tenant_id, event_type=event_type, source_key=f"alternative:{event.alternative_id}:stop",
                    stop_id=event.stop_id, data={"alternativeId": str(event.alternative_id), "exceptionId": str(event.exception_id),
                                                 "routeId": str(event.route_id), "alternativeKind": event.kind, "trackingStatus": status})
+
+
+async def on_route_changed(uow: UnitOfWork, event: events.RouteChanged) -> None:
+    """route.replanned: the new version's order and planned ETAs, one message per version (sequence per route)."""
+    if event.change != "ROUTE_REPLANNED":
+        return
+    route = await uow.session.get(Route, event.route_id)
+    stops = (await uow.session.exec(
+        select(Stop).where(Stop.route_id == route.id, Stop.status == StopStatus.PENDING).order_by(col(Stop.sequence))
+    )).all()
+    version = event.version or route.version
+    await _enqueue(uow, tenant_id=event.tenant_id, event_type="route.replanned", source_key=f"route:{route.id}:replanned:v{version}",
+                   route_id=route.id, data={
+                       "routeExternalRef": route.external_ref, "version": version, "reason": event.reason,
+                       "planId": str(event.plan_id) if event.plan_id is not None else None,
+                       "changedStopIds": [str(stop_id) for stop_id in event.stop_ids],
+                       "stops": [{"stopId": str(s.id), "externalRef": s.external_ref, "position": s.sequence,
+                                  "plannedEta": _iso(s.planned_eta)} for s in stops],
+                   })
+
+
+async def _announced_etas(uow: UnitOfWork, tenant_id: int, stop_ids: list[int]) -> dict[int, str]:
+    """The ETA each stop's latest eta.changed message announced (one query)."""
+    latest = (
+        select(func.max(WebhookMessage.id))
+        .where(WebhookMessage.tenant_id == tenant_id, WebhookMessage.event_type == "eta.changed", col(WebhookMessage.stop_id).in_(stop_ids))
+        .group_by(WebhookMessage.stop_id)
+    )
+    rows = (await uow.session.exec(select(WebhookMessage).where(col(WebhookMessage.id).in_(latest)))).all()
+    return {row.stop_id: row.payload["data"]["eta"] for row in rows}
+
+
+async def on_live_etas_updated(uow: UnitOfWork, event: events.LiveEtasUpdated) -> None:
+    """eta.changed for each stop whose live ETA is at least the threshold away from the ETA receivers last heard.
+
+    What they last heard is the previous eta.changed of the stop, or else its planned ETA: a wobbling ETA
+    (a few minutes either way) sends nothing, a slow drift sends once it adds up.
+    """
+    if not event.stop_ids:
+        return
+    threshold = timedelta(minutes=uow.settings.webhook_eta_change_minutes)
+    announced = await _announced_etas(uow, event.tenant_id, list(event.stop_ids))
+    stops = (await uow.session.exec(select(Stop).where(col(Stop.id).in_(event.stop_ids)).order_by(col(Stop.sequence)))).all()
+    now = uow.clock.now()
+    for stop in stops:
+        if stop.live_eta is None or stop.tenant_id != event.tenant_id:
+            continue
+        known = datetime.fromisoformat(announced[stop.id]) if stop.id in announced else stop.planned_eta
+        if known is not None and abs(stop.live_eta - known) < threshold:
+            continue
+        late = stop.live_eta > stop.window_end
+        await _enqueue(uow, tenant_id=event.tenant_id, event_type="eta.changed", source_key=f"stop:{stop.id}:eta:{now.isoformat()}",
+                       stop_id=stop.id, route_id=event.route_id, data={
+                           "routeId": str(event.route_id), "externalRef": stop.external_ref, "eta": _iso(stop.live_eta),
+                           "previousEta": _iso(known), "plannedEta": _iso(stop.planned_eta),
+                           "changeMinutes": round((stop.live_eta - known).total_seconds() / 60) if known else None,
+                           "windowStart": _iso(stop.window_start), "windowEnd": _iso(stop.window_end), "source": "GPS",
+                           "trackingStatus": "delivery_delayed" if late else "out_for_delivery",
+                       })
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def wms_message(kind: str, payload: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:

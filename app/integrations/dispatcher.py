@@ -21,8 +21,10 @@ from app.integrations import webhooks
 from app.integrations.addresses import BlockedAddress, ensure_public
 from app.integrations.catalogue import WEBHOOK_CHANNEL
 from app.integrations.models import IntegrationEvent
+from app.integrations.webhook_secrets import signing_secrets
 from app.integrations.webhook_models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
 from app.runtime import Runtime, UnitOfWork, unit_of_work
+from app.vault import vault_for
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ class WebhookDispatcher:
     def __init__(self, runtime: Runtime, client: httpx.AsyncClient | None = None) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
+        self.vault = vault_for(runtime.settings)
         self.client = client or httpx.AsyncClient(timeout=self.settings.webhook_timeout_seconds, follow_redirects=False)
 
     async def aclose(self) -> None:
@@ -86,7 +89,7 @@ class WebhookDispatcher:
         headers = {
             "content-type": "application/json", "user-agent": "Detour-Webhooks/1",
             "webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": sign(webhooks.signing_secrets(endpoint, now), msg_id=msg_id, at=now, body=body),
+            "webhook-signature": sign(signing_secrets(self.vault, endpoint, now), msg_id=msg_id, at=now, body=body),
         }
         started = time.perf_counter()
         try:

@@ -12,6 +12,7 @@ from app.runtime import Runtime, unit_of_work
 from app.tenants.models import Role
 from app.tracking import flows as tracking_flows
 from app.tracking.service import Fix
+from app.vault import vault_for
 
 
 async def authenticate_api_key(runtime: Runtime, secret: str) -> Principal:
@@ -48,20 +49,24 @@ async def report_device_positions(runtime: Runtime, device: GpsDevice, fixes: li
     return await tracking_flows.report_positions(runtime, driver, fixes)
 
 
-async def create_webhook_endpoint(runtime: Runtime, principal: Principal, *, url: str, event_types: list[str], description: str) -> WebhookEndpoint:
+async def create_webhook_endpoint(
+    runtime: Runtime, principal: Principal, *, url: str, event_types: list[str], description: str,
+) -> tuple[WebhookEndpoint, str]:
     async with unit_of_work(runtime) as uow:
         return await webhooks.create_endpoint(
-            session=uow.session, tenant_id=principal.tenant_id, url=url, event_types=event_types, description=description,
+            session=uow.session, vault=vault_for(runtime.settings), tenant_id=principal.tenant_id, url=url, event_types=event_types, description=description,
             allow_private=runtime.settings.webhook_allow_private_addresses,
         )
 
 
-async def rotate_webhook_secret(runtime: Runtime, principal: Principal, *, endpoint_id: int) -> WebhookEndpoint:
+async def rotate_webhook_secret(runtime: Runtime, principal: Principal, *, endpoint_id: int) -> tuple[WebhookEndpoint, str]:
     async with unit_of_work(runtime) as uow:
         endpoint = await webhooks.get_endpoint(session=uow.session, tenant_id=principal.tenant_id, endpoint_id=endpoint_id)
-        webhooks.rotate_secret(endpoint, overlap=timedelta(hours=runtime.settings.webhook_secret_overlap_hours))
+        secret = webhooks.rotate_secret(
+            vault_for(runtime.settings), endpoint, overlap=timedelta(hours=runtime.settings.webhook_secret_overlap_hours),
+        )
         uow.session.add(endpoint)
-        return endpoint
+        return endpoint, secret
 
 
 async def set_webhook_endpoint_enabled(runtime: Runtime, principal: Principal, *, endpoint_id: int, enabled: bool) -> WebhookEndpoint:

@@ -18,7 +18,10 @@ class DeliveryStatus(StrEnum):
 
 
 class WebhookEndpoint(SQLModel, table=True):
-    """Where a tenant wants events; the secret signs, the previous one keeps signing until the overlap ends."""
+    """Where a tenant wants events; the secret signs, the previous one keeps signing until the overlap ends.
+
+    Both secrets are stored sealed (app/vault.py, bound to the tenant: see webhook_secrets.py), never in plaintext.
+    """
 
     __tablename__ = "webhook_endpoint"
 
@@ -27,8 +30,8 @@ class WebhookEndpoint(SQLModel, table=True):
     url: str = Field(max_length=2000)
     description: str = Field(default="", max_length=200)
     event_types: list[str] = Field(default_factory=list, sa_type=sa.JSON, description="empty: every event type")
-    secret: str = Field(max_length=80)
-    previous_secret: str | None = Field(default=None, max_length=80)
+    secret_sealed: bytes = Field(sa_type=sa.LargeBinary, repr=False)
+    previous_secret_sealed: bytes | None = Field(default=None, sa_type=sa.LargeBinary, repr=False)
     previous_secret_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     enabled: bool = True
     disabled_reason: str | None = Field(default=None, max_length=200)
@@ -44,6 +47,8 @@ class WebhookMessage(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "source_key", name="uq_webhook_message_tenant_source"),
         sa.Index("ix_webhook_message_tenant_created", "tenant_id", "created_at"),
+        sa.Index("ix_webhook_message_tenant_stop", "tenant_id", "stop_id", "event_type"),
+        sa.Index("ix_webhook_message_tenant_route", "tenant_id", "route_id"),
     )
 
     id: int | None = Field(default=None, sa_column=sa.Column(BigIntId, primary_key=True, autoincrement=True))
@@ -52,6 +57,7 @@ class WebhookMessage(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     source_key: str = Field(max_length=200, description="what caused it, once: e.g. exception-event:42")
     stop_id: int | None = Field(default=None)
+    route_id: int | None = Field(default=None, description="set on route events (route.replanned): their sequence is per route")
     integration_event_id: int | None = Field(default=None, foreign_key="integration_event.id")
     created_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
 

@@ -99,18 +99,20 @@ class WebhookMutation:
     @strawberry.mutation(permission_classes=MANAGE, description="Add an endpoint; its whsec_ secret is shown once.")
     async def create_webhook_endpoint(self, info: Info, input: CreateWebhookEndpointInput) -> WebhookEndpointSecretPayload:
         async def work() -> WebhookEndpointSecretPayload:
-            endpoint = await flows.create_webhook_endpoint(
+            endpoint, secret = await flows.create_webhook_endpoint(
                 info.context.runtime, info.context.viewer, url=input.url, event_types=input.event_types, description=input.description
             )
-            return WebhookEndpointSecretPayload(endpoint=WebhookEndpointType.from_row(endpoint), secret=endpoint.secret)
+            return WebhookEndpointSecretPayload(endpoint=WebhookEndpointType.from_row(endpoint), secret=secret)
 
         return await as_payload(WebhookEndpointSecretPayload, work)
 
     @strawberry.mutation(permission_classes=MANAGE, description="A new secret; the old one keeps signing (a second signature) during the overlap.")
     async def rotate_webhook_secret(self, info: Info, input: WebhookEndpointInput) -> WebhookEndpointSecretPayload:
         async def work() -> WebhookEndpointSecretPayload:
-            endpoint = await flows.rotate_webhook_secret(info.context.runtime, info.context.viewer, endpoint_id=parse_id(input.id, "webhook endpoint"))
-            return WebhookEndpointSecretPayload(endpoint=WebhookEndpointType.from_row(endpoint), secret=endpoint.secret)
+            endpoint, secret = await flows.rotate_webhook_secret(
+                info.context.runtime, info.context.viewer, endpoint_id=parse_id(input.id, "webhook endpoint"),
+            )
+            return WebhookEndpointSecretPayload(endpoint=WebhookEndpointType.from_row(endpoint), secret=secret)
 
         return await as_payload(WebhookEndpointSecretPayload, work)
 

@@ -1,7 +1,5 @@
 """Webhook endpoints, the message outbox and the retry schedule (Standard Webhooks: about three days)."""
-import base64
 import random
-import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,15 +11,13 @@ from app.errors import invalid, not_found
 from app.integrations.addresses import check_url
 from app.integrations.catalogue import EVENT_TYPES
 from app.integrations.webhook_models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookMessage
+from app.integrations.webhook_secrets import set_new_secret
+from app.vault import Vault
 
 # Seconds after the previous attempt: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 24 h, 24 h (≈ 3.2 days).
 RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000, 86400, 86400)
 JITTER = 0.1
 MAX_RETRY_AFTER = 86400
-
-
-def new_secret() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
 def retry_delay(attempts: int, *, retry_after: float | None = None, rng: random.Random | None = None) -> timedelta | None:
@@ -43,15 +39,17 @@ def check_event_types(event_types: list[str]) -> list[str]:
 
 
 async def create_endpoint(
-    *, session: AsyncSession, tenant_id: int, url: str, event_types: list[str], description: str, allow_private: bool
-) -> WebhookEndpoint:
+    *, session: AsyncSession, vault: Vault, tenant_id: int, url: str, event_types: list[str], description: str, allow_private: bool
+) -> tuple[WebhookEndpoint, str]:
+    """The new endpoint and its whsec_ secret (returned once; the row keeps it sealed)."""
     endpoint = WebhookEndpoint(
         tenant_id=tenant_id, url=check_url(url, allow_private=allow_private), event_types=check_event_types(event_types),
-        description=description.strip()[:200], secret=new_secret(),
+        description=description.strip()[:200],
     )
+    secret = set_new_secret(vault, endpoint)
     session.add(endpoint)
     await session.flush()
-    return endpoint
+    return endpoint, secret
 
 
 async def get_endpoint(*, session: AsyncSession, tenant_id: int, endpoint_id: int) -> WebhookEndpoint:
@@ -66,15 +64,10 @@ async def list_endpoints(*, session: AsyncSession, tenant_id: int) -> list[Webho
     return list((await session.exec(query)).all())
 
 
-def rotate_secret(endpoint: WebhookEndpoint, *, overlap: timedelta) -> None:
-    """A new secret signs from now on; the old one signs too until the overlap ends, so receivers can switch."""
-    endpoint.previous_secret, endpoint.previous_secret_until = endpoint.secret, current_time() + overlap
-    endpoint.secret = new_secret()
-
-
-def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
-    keep_previous = endpoint.previous_secret and endpoint.previous_secret_until and endpoint.previous_secret_until > now
-    return [endpoint.secret, endpoint.previous_secret] if keep_previous else [endpoint.secret]
+def rotate_secret(vault: Vault, endpoint: WebhookEndpoint, *, overlap: timedelta) -> str:
+    """A new secret signs from now on (returned once); the old one signs too until the overlap ends, so receivers can switch."""
+    endpoint.previous_secret_sealed, endpoint.previous_secret_until = endpoint.secret_sealed, current_time() + overlap
+    return set_new_secret(vault, endpoint)
 
 
 def set_enabled(endpoint: WebhookEndpoint, enabled: bool, reason: str | None = None) -> None:
@@ -88,15 +81,26 @@ async def _next_stop_sequence(session: AsyncSession, tenant_id: int, stop_id: in
     return int((await session.exec(query)).one()) + 1
 
 
+async def _next_route_sequence(session: AsyncSession, tenant_id: int, route_id: int) -> int:
+    """Route events (no stop) count per route: 1, 2, 3…"""
+    query = select(func.count()).select_from(WebhookMessage).where(
+        WebhookMessage.tenant_id == tenant_id, WebhookMessage.route_id == route_id, col(WebhookMessage.stop_id).is_(None),
+    )
+    return int((await session.exec(query)).one()) + 1
+
+
 def subscribed(endpoint: WebhookEndpoint, event_type: str) -> bool:
     return endpoint.enabled and (not endpoint.event_types or event_type in endpoint.event_types)
 
 
 async def enqueue(
     *, session: AsyncSession, tenant_id: int, event_type: str, data: dict[str, Any], source_key: str,
-    occurred_at: datetime, stop_id: int | None = None, integration_event_id: int | None = None,
+    occurred_at: datetime, stop_id: int | None = None, route_id: int | None = None, integration_event_id: int | None = None,
 ) -> WebhookMessage | None:
-    """The message for this fact (once per source key) and a pending delivery to each subscribed endpoint."""
+    """The message for this fact (once per source key) and a pending delivery to each subscribed endpoint.
+
+    A stop event's `sequence` counts per stop; a route event (a route and no stop) counts per route.
+    """
     existing = (await session.exec(
         select(WebhookMessage).where(WebhookMessage.tenant_id == tenant_id, WebhookMessage.source_key == source_key)
     )).first()
@@ -105,8 +109,11 @@ async def enqueue(
     body = {**data, "occurredAt": occurred_at.isoformat()}
     if stop_id is not None:
         body["stopId"], body["sequence"] = str(stop_id), await _next_stop_sequence(session, tenant_id, stop_id)
+    elif route_id is not None:
+        body["routeId"], body["sequence"] = str(route_id), await _next_route_sequence(session, tenant_id, route_id)
     message = WebhookMessage(
-        tenant_id=tenant_id, event_type=event_type, source_key=source_key, stop_id=stop_id, integration_event_id=integration_event_id,
+        tenant_id=tenant_id, event_type=event_type, source_key=source_key, stop_id=stop_id, route_id=route_id,
+        integration_event_id=integration_event_id,
         payload={"type": event_type, "timestamp": occurred_at.isoformat(), "data": body},
     )
     session.add(message)

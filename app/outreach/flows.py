@@ -15,6 +15,8 @@ from app.outreach import service
 from app.outreach.links import LINK_MARKER
 from app.outreach.models import (
     NO_ANSWER_PURPOSE,
+    ConsentSource,
+    ConsentStatus,
     Notification,
     NotificationChannel,
     NotificationStatus,
@@ -116,6 +118,16 @@ class Outbox:
             uow, tenant_id=tenant_id, to_phone=to_phone, text=text, purpose=purpose, customer_id=customer_id,
             exception_id=exception_id, stop_id=stop_id,
         )
+
+    async def record_consent(
+        self, uow: UnitOfWork, *, tenant_id: int, phone: str, granted: bool, source: str, captured_at: datetime | None = None,
+    ) -> bool:
+        """Append an SMS consent decision (see service.record_consent); False when the one in force already says so."""
+        row = await service.record_consent(
+            session=uow.session, tenant_id=tenant_id, phone=phone, source=ConsentSource(source), captured_at=captured_at,
+            status=ConsentStatus.GRANTED if granted else ConsentStatus.REVOKED,
+        )
+        return row is not None
 
 
 def next_window_text(stop: Stop, customer: Customer, now: datetime) -> str:

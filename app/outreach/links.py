@@ -57,10 +57,13 @@ def with_link(settings: Settings, body: str, *, tenant_id: int, stop_id: int | N
 def read_link_token(settings: Settings, token: str) -> LinkClaims:
     """The verified claims, or LINK_EXPIRED / LINK_INVALID (the message never echoes the token)."""
     try:
+        # Expiry is checked against the operation's clock (the one that signed it), not pyjwt's wall clock.
         payload = jwt.decode(
             token, settings.link_secret, algorithms=["HS256"], audience=LINK_AUDIENCE, issuer=settings.jwt_issuer,
-            options={"require": ["exp", "aud", "sub", "jti", "tid"]},
+            options={"require": ["exp", "aud", "sub", "jti", "tid"], "verify_exp": False, "verify_iat": False},
         )
+        if current_time().timestamp() >= float(payload["exp"]):
+            raise jwt.ExpiredSignatureError
         return LinkClaims(
             tenant_id=int(payload["tid"]), stop_id=int(payload["sub"]),
             exception_id=int(payload["exc"]) if payload.get("exc") is not None else None, jti=str(payload["jti"]),

@@ -1,4 +1,4 @@
-"""Outreach tables: the notification outbox, pre-arrival sequences, customer answers, opt-outs, link uses, inbound SMS."""
+"""Outreach tables: the notification outbox, pre-arrival sequences, customer answers, consent, call notes, link uses, inbound SMS."""
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -136,17 +136,61 @@ class CustomerResponse(SQLModel, table=True):
     received_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
 
 
-class OptOut(SQLModel, table=True):
-    """A phone number that said STOP to a tenant; removed again by START."""
+class ConsentStatus(StrEnum):
+    GRANTED = "GRANTED"
+    REVOKED = "REVOKED"
 
-    __tablename__ = "opt_out"
-    __table_args__ = (sa.UniqueConstraint("tenant_id", "phone", name="uq_opt_out_tenant_phone"),)
+
+class ConsentSource(StrEnum):
+    """Who told us: the CRM, the customer's STOP/START reply, the carrier (number gone) or a dispatcher."""
+
+    CRM = "CRM"
+    SMS_KEYWORD = "SMS_KEYWORD"
+    CARRIER = "CARRIER"
+    DISPATCHER = "DISPATCHER"
+
+
+class ConsentRecord(SQLModel, table=True):
+    """One consent decision for one phone number and channel of a tenant; the latest (captured_at, id) is in force.
+
+    Rows are appended, never rewritten: the history says who granted or revoked consent, and when.
+    """
+
+    __tablename__ = "consent_record"
+    __table_args__ = (sa.Index("ix_consent_record_phone", "tenant_id", "phone", "channel", "captured_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: int = Field(foreign_key="tenant.id")
-    phone: str = Field(max_length=20)
-    keyword: str = Field(max_length=20)
-    opted_out_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
+    phone: str = Field(max_length=20, description="E.164")
+    channel: NotificationChannel = Field(default=NotificationChannel.SMS, sa_type=StrEnumType(NotificationChannel))
+    status: ConsentStatus = Field(sa_type=StrEnumType(ConsentStatus))
+    source: ConsentSource = Field(sa_type=StrEnumType(ConsentSource))
+    keyword: str | None = Field(default=None, max_length=20, description="the word the customer sent (STOP, START, …)")
+    captured_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
+    recorded_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
+
+
+class CallOutcome(StrEnum):
+    REACHED = "REACHED"
+    NO_ANSWER = "NO_ANSWER"
+    VOICEMAIL = "VOICEMAIL"
+    WRONG_NUMBER = "WRONG_NUMBER"
+
+
+class CustomerCall(SQLModel, table=True):
+    """A dispatcher's note of a phone call with a customer (the call itself happens outside Detour)."""
+
+    __tablename__ = "customer_call"
+    __table_args__ = (sa.Index("ix_customer_call_customer", "tenant_id", "customer_id", "called_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id")
+    customer_id: int = Field(foreign_key="customer.id")
+    exception_id: int | None = Field(default=None, foreign_key="delivery_exception.id")
+    author_id: int | None = Field(default=None, foreign_key="app_user.id")
+    outcome: CallOutcome = Field(sa_type=StrEnumType(CallOutcome))
+    note: str = Field(default="", max_length=2000)
+    called_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
 
 
 class PushDevice(SQLModel, table=True):
@@ -183,4 +227,4 @@ class InboundMessage(SQLModel, table=True):
     __tablename__ = "inbound_message"
 
     message_sid: str = Field(primary_key=True, max_length=64)
-    received_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime)
+    received_at: datetime = Field(default_factory=current_time, sa_type=UTCDateTime, index=True)  # retention deletes by it

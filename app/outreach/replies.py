@@ -64,7 +64,7 @@ async def _act_on_reply(runtime: Runtime, *, from_phone: str, body: str, message
                 if keyword in STOP_WORDS:
                     await service.opt_out(session=session, tenant_id=tenant_id, phone=from_phone, keyword=keyword)
                 else:
-                    await service.opt_in(session=session, tenant_id=tenant_id, phone=from_phone)
+                    await service.opt_in(session=session, tenant_id=tenant_id, phone=from_phone, keyword=keyword)
             return None
         last = await service.latest_sent_to(session=session, phone=from_phone)
         if last is None or last.stop_id is None:

@@ -8,8 +8,9 @@ from app.api.common import MutationError, as_payload, parse_id, payload_type, as
 from app.api.context import Info
 from app.auth.permissions import IsStaff
 from app.errors import DomainError
-from app.outreach import flows, selfservice, sequences
-from app.outreach.models import OutreachSequence, ResponseSource
+from app.outreach import calls, flows, selfservice, sequences
+from app.outreach.communication_types import CallOutcomeType, ConsentStatusType, CustomerCallNoteType, SmsConsentType
+from app.outreach.models import ConsentStatus, OutreachSequence, ResponseSource
 from app.outreach.permissions import IsSupervisor
 from app.outreach.types import (
     CustomerLinkType,
@@ -30,6 +31,24 @@ class MessageCustomerInput:
 
 
 MessageCustomerPayload = payload_type("MessageCustomerPayload", "notification", NotificationType)
+
+
+@strawberry.input(description="A phone call with the customer, as the dispatcher noted it.")
+class RecordCustomerCallInput:
+    customer_id: strawberry.ID
+    outcome: CallOutcomeType
+    note: str = strawberry.field(default="", description="At most 2000 characters.")
+    exception_id: strawberry.ID | None = strawberry.field(default=None, description="The exception the call was about; the call joins its timeline.")
+
+
+@strawberry.input(description="What the customer told the dispatcher about receiving texts.")
+class SetSmsConsentInput:
+    customer_id: strawberry.ID
+    status: ConsentStatusType
+
+
+SetSmsConsentPayload = payload_type("SetSmsConsentPayload", "consent", SmsConsentType, description="The consent in force afterwards.")
+RecordCustomerCallPayload = payload_type("RecordCustomerCallPayload", "call", CustomerCallNoteType, description="The call note, or why nothing was written.")
 
 
 @strawberry.input(description="Only the fields of the chosen option are read.")
@@ -105,6 +124,21 @@ class OutreachMutation:
         return await as_changed(MessageCustomerPayload, lambda: flows.message_customer(
             info.context.runtime, info.context.viewer, exception_id=parse_id(input.exception_id, "exception", "exceptionId"),
             text=input.text,
+        ))
+
+    @strawberry.mutation(permission_classes=[IsStaff], description="Dispatcher: note a phone call with a customer (it joins their communications).")
+    async def record_customer_call(self, info: Info, input: RecordCustomerCallInput) -> RecordCustomerCallPayload:
+        return await as_changed(RecordCustomerCallPayload, lambda: calls.record_customer_call(
+            info.context.runtime, info.context.viewer, customer_id=parse_id(input.customer_id, "customer", "customerId"),
+            outcome=input.outcome, note=input.note,
+            exception_id=parse_id(input.exception_id, "exception", "exceptionId") if input.exception_id else None,
+        ))
+
+    @strawberry.mutation(permission_classes=[IsStaff], description="Dispatcher: record the customer's word on SMS (source DISPATCHER).")
+    async def set_sms_consent(self, info: Info, input: SetSmsConsentInput) -> SetSmsConsentPayload:
+        return await as_changed(SetSmsConsentPayload, lambda: calls.set_sms_consent(
+            info.context.runtime, info.context.viewer, customer_id=parse_id(input.customer_id, "customer", "customerId"),
+            granted=input.status is ConsentStatus.GRANTED,
         ))
 
     @strawberry.mutation(description="Customer app: choose how to get the parcel, authenticated by the link token; once per token.")

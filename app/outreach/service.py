@@ -1,29 +1,28 @@
-"""Outreach queries and state changes: outbox rows, opt-outs, answers. No I/O beyond the database, no commits."""
+"""Outreach queries and state changes: outbox rows, consent records, answers. No I/O beyond the database, no commits."""
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam
-from sqlmodel import col, delete, select, update
+from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.customers.models import Customer
-from app.clock import current_time
+from app.clock import current_time, is_time_zone
 from app.outreach.models import (
+    ConsentRecord,
+    ConsentSource,
+    ConsentStatus,
     CustomerResponse,
     Notification,
     NotificationChannel,
     NotificationStatus,
-    OptOut,
     PushDevice,
 )
 from app.outreach.redaction import redact
 
 
 def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return ZoneInfo(name) if name and is_time_zone(name) else ZoneInfo("UTC")
 
 
 def in_quiet_hours(customer: Customer, at: datetime) -> bool:
@@ -39,23 +38,59 @@ def local_time(customer: Customer | None, at: datetime) -> datetime:
     return at.astimezone(_zone(customer.timezone if customer else None))
 
 
+async def latest_consent(
+    *, session: AsyncSession, tenant_id: int, phone: str, channel: NotificationChannel = NotificationChannel.SMS,
+) -> ConsentRecord | None:
+    """The consent record in force for this number: the latest captured, the last written among equals."""
+    rows = await session.exec(
+        select(ConsentRecord)
+        .where(ConsentRecord.tenant_id == tenant_id, ConsentRecord.phone == phone, ConsentRecord.channel == channel)
+        .order_by(col(ConsentRecord.captured_at).desc(), col(ConsentRecord.id).desc())
+        .limit(1)
+    )
+    return rows.first()
+
+
 async def is_opted_out(*, session: AsyncSession, tenant_id: int, phone: str) -> bool:
-    row = await session.exec(select(OptOut.id).where(OptOut.tenant_id == tenant_id, OptOut.phone == phone))
-    return row.first() is not None
+    latest = await latest_consent(session=session, tenant_id=tenant_id, phone=phone)
+    return latest is not None and latest.status is ConsentStatus.REVOKED
 
 
-async def opt_out(*, session: AsyncSession, tenant_id: int, phone: str, keyword: str) -> bool:
-    """Record the opt-out; False when the number had already opted out."""
-    if await is_opted_out(session=session, tenant_id=tenant_id, phone=phone):
+async def record_consent(
+    *, session: AsyncSession, tenant_id: int, phone: str, status: ConsentStatus, source: ConsentSource,
+    captured_at: datetime | None = None, keyword: str | None = None, channel: NotificationChannel = NotificationChannel.SMS,
+) -> ConsentRecord | None:
+    """Append a consent decision; None (nothing written) when the one in force already says so, or is newer."""
+    now = current_time()
+    captured = min(captured_at or now, now)  # a CRM clock ahead of ours must not outrank a STOP sent after it
+    latest = await latest_consent(session=session, tenant_id=tenant_id, phone=phone, channel=channel)
+    if latest is not None and (latest.status is status or latest.captured_at > captured):
+        return None
+    row = ConsentRecord(
+        tenant_id=tenant_id, phone=phone, channel=channel, status=status, source=source, captured_at=captured,
+        keyword=keyword[:20] if keyword else None, recorded_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def opt_out(*, session: AsyncSession, tenant_id: int, phone: str, keyword: str, source: ConsentSource = ConsentSource.SMS_KEYWORD) -> bool:
+    """Record the opt-out (STOP, or the carrier saying the number is gone); False when it was already in force."""
+    return await record_consent(
+        session=session, tenant_id=tenant_id, phone=phone, status=ConsentStatus.REVOKED, source=source, keyword=keyword,
+    ) is not None
+
+
+async def opt_in(*, session: AsyncSession, tenant_id: int, phone: str, keyword: str = "START") -> bool:
+    """Record consent given again (START); False when the number had not opted out."""
+    if not await is_opted_out(session=session, tenant_id=tenant_id, phone=phone):
         return False
-    session.add(OptOut(tenant_id=tenant_id, phone=phone, keyword=keyword[:20]))
+    await record_consent(
+        session=session, tenant_id=tenant_id, phone=phone, status=ConsentStatus.GRANTED, source=ConsentSource.SMS_KEYWORD,
+        keyword=keyword,
+    )
     return True
-
-
-async def opt_in(*, session: AsyncSession, tenant_id: int, phone: str) -> bool:
-    """Forget the opt-out; False when there was none."""
-    result = await session.exec(delete(OptOut).where(OptOut.tenant_id == tenant_id, OptOut.phone == phone))
-    return result.rowcount > 0
 
 
 async def active_push_token(*, session: AsyncSession, tenant_id: int, customer_id: int) -> str | None:
@@ -98,15 +133,18 @@ def suppression_for(
 
 
 async def opted_out_among(*, session: AsyncSession, numbers: set[tuple[int, str]]) -> set[tuple[int, str]]:
-    """Which of these (tenant, phone) pairs opted out of SMS, in one query."""
+    """Which of these (tenant, phone) pairs have SMS consent revoked in force, in one query (as `is_opted_out` each)."""
     if not numbers:
         return set()
     rows = await session.exec(
-        select(OptOut.tenant_id, OptOut.phone).where(
-            col(OptOut.tenant_id).in_({tenant for tenant, _ in numbers}), col(OptOut.phone).in_({phone for _, phone in numbers}),
-        )
+        select(ConsentRecord.tenant_id, ConsentRecord.phone, ConsentRecord.status).where(
+            col(ConsentRecord.tenant_id).in_({tenant for tenant, _ in numbers}),
+            col(ConsentRecord.phone).in_({phone for _, phone in numbers}),
+            ConsentRecord.channel == NotificationChannel.SMS,
+        ).order_by(col(ConsentRecord.captured_at), col(ConsentRecord.id))
     )
-    return {(tenant, phone) for tenant, phone in rows.all()} & numbers
+    in_force = {(tenant, phone): status for tenant, phone, status in rows.all()}  # the last of each pair wins
+    return {pair for pair, status in in_force.items() if status == ConsentStatus.REVOKED} & numbers
 
 
 def close(row: Notification, status: NotificationStatus, reason: str | None = None) -> None:

@@ -27,10 +27,12 @@ from app.outreach.links import with_link
 from app.outreach.models import (
     NO_ANSWER_PURPOSE,
     SYSTEM_ROLE,
+    ConsentSource,
     Notification,
     NotificationChannel,
     NotificationStatus,
 )
+from app.outreach.retention import prune_inbound_messages
 from app.outreach.sequences import plan_due_sequences, reason_to_skip_step
 from app.outreach.templates import render
 from app.runtime import Runtime, unit_of_work
@@ -38,6 +40,7 @@ from app.runtime import Runtime, unit_of_work
 log = logging.getLogger(__name__)
 
 SEQUENCE_PLANNING_SECONDS = 30.0
+MAINTENANCE_SECONDS = 3600.0  # how often a worker deletes what is past retention (each pass is idempotent)
 OUTBOX_SOURCE = "outreach.outbox"  # the source of events the worker writes
 
 
@@ -233,7 +236,7 @@ class OutboxWorker:
             if error.recipient_gone and row.channel is NotificationChannel.PUSH:
                 await service.deactivate_push_token(session=uow.session, tenant_id=row.tenant_id, token=row.recipient)
             if error.recipient_gone and row.channel is NotificationChannel.SMS:
-                await service.opt_out(session=uow.session, tenant_id=row.tenant_id, phone=row.recipient, keyword="CARRIER")
+                await service.opt_out(session=uow.session, tenant_id=row.tenant_id, phone=row.recipient, keyword="CARRIER", source=ConsentSource.CARRIER)
             if row.channel is NotificationChannel.PUSH:
                 await enqueue_sms_fallback(uow, row, text)
         log.warning("customer message failed", extra={"notificationId": notification_id, "reason": error.reason})
@@ -277,11 +280,14 @@ class OutboxWorker:
         """Send until `stop` is set; a commit that queues a message wakes the loop at once, else it polls."""
         stop = stop or asyncio.Event()
         await self.runtime.bus.listen(OUTBOX_CHANNEL, self._on_notice)
-        next_planning = 0.0
+        next_planning = next_maintenance = 0.0
         try:
             while not stop.is_set():
                 self._wake.clear()
                 try:
+                    if time.monotonic() >= next_maintenance:
+                        next_maintenance = time.monotonic() + MAINTENANCE_SECONDS
+                        await prune_inbound_messages(self.runtime)
                     if time.monotonic() >= next_planning:
                         await plan_due_sequences(self.runtime)
                         next_planning = time.monotonic() + SEQUENCE_PLANNING_SECONDS

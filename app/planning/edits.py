@@ -1,10 +1,15 @@
-"""Day-of edits by dispatchers: add, move or cancel a stop, reassign a route; each a new route version on routeUpdates."""
+"""Day-of edits by dispatchers: add, move or cancel a stop, reassign a route; each a new route version on routeUpdates.
+
+Adding (without a chosen position), moving and cancelling a stop also ask for a re-solve (RouteEdited): after the
+edit commits, the replanning handler orders the route again as its next version, version-checked, with one retry.
+"""
 from dataclasses import dataclass
 
 from sqlmodel import col, select
 
 from app.auth.principal import Principal
 from app.customers.service import upsert as upsert_customer
+from app.events import RouteEdited
 from app.errors import DomainError, ErrorCode, ensure_version, invalid, not_found
 from app.planning.plan import PlanStop
 from app.realtime.models import RouteChangeKind
@@ -30,11 +35,21 @@ async def _route(uow: UnitOfWork, principal: Principal, route_id: int, expected_
     return route
 
 
+def _on_a_route(stop: Stop) -> int:
+    """The stop's route id; a stop still waiting for planRoutes has none to edit."""
+    if stop.route_id is None:
+        raise invalid("the stop is not on a route yet: planRoutes puts it on one", "stopId")
+    return stop.route_id
+
+
 async def _stops(uow: UnitOfWork, route_id: int) -> list[Stop]:
     return list((await uow.session.exec(select(Stop).where(Stop.route_id == route_id).order_by(col(Stop.sequence)))).all())
 
 
-async def _changed(uow: UnitOfWork, route: Route, stops: list[Stop], kind: RouteChangeKind, stop_ids: list[int], reason: str) -> None:
+async def _changed(
+    uow: UnitOfWork, route: Route, stops: list[Stop], kind: RouteChangeKind, stop_ids: list[int], reason: str, *, replan: bool = False,
+) -> None:
+    """The edit as the route's next version; with `replan`, the solver orders the route again once this commits."""
     for sequence, stop in enumerate(stops):
         stop.sequence = sequence
     uow.session.add_all([*stops, route])
@@ -42,6 +57,14 @@ async def _changed(uow: UnitOfWork, route: Route, stops: list[Stop], kind: Route
     route.updated_at = uow.clock.now()
     await uow.session.flush()
     await record_route_change(uow, route=route, kind=kind, stop_ids=stop_ids, payload={"reason": reason})
+    if replan:
+        await uow.emit(RouteEdited(route.tenant_id, route_id=route.id, reason=reason))
+
+
+async def _latest(runtime: Runtime, *routes: Route) -> list[Route]:
+    """The routes as they stand now: a re-solve after the commit may have written a newer version."""
+    async with runtime.sessionmaker() as session:
+        return [await session.get(Route, route.id) for route in routes]
 
 
 def _pending(stop: Stop) -> None:
@@ -77,8 +100,9 @@ async def add_stop(runtime: Runtime, principal: Principal, *, route_id: int, exp
         uow.session.add_all([Parcel(tenant_id=route.tenant_id, stop_id=new.id, barcode=p.barcode, declared_value_cents=p.declared_value_cents,
                                     signature_required=p.signature_required) for p in stop.parcels])
         stops.insert(_position(position, stops), new)
-        await _changed(uow, route, stops, RouteChangeKind.ROUTE_UPDATED, [new.id], "STOP_ADDED")
-        return route
+        # A stop placed where the dispatcher chose stays there; one appended is put where the solver finds best.
+        await _changed(uow, route, stops, RouteChangeKind.ROUTE_UPDATED, [new.id], "STOP_ADDED", replan=position is None)
+    return (await _latest(runtime, route))[0]
 
 
 @dataclass(frozen=True)
@@ -96,7 +120,7 @@ async def move_stop(
         stop = await uow.session.get(Stop, stop_id)
         if stop is None or stop.tenant_id != principal.tenant_id:
             raise not_found("stop", "stopId")
-        source = await _route(uow, principal, stop.route_id, source_version, "stopId")
+        source = await _route(uow, principal, _on_a_route(stop), source_version, "stopId")
         if target_route_id == source.id:
             raise invalid("the stop is already on this route; pick another", "targetRouteId")
         target = await _route(uow, principal, target_route_id, target_version, "targetRouteId")
@@ -107,9 +131,9 @@ async def move_stop(
         arriving = await _stops(uow, target.id)
         arriving.insert(_position(position, arriving), stop)
         stop.route_id, stop.version = target.id, stop.version + 1
-        await _changed(uow, source, remaining, RouteChangeKind.ROUTE_UPDATED, [stop.id], "STOP_MOVED_OUT")
-        await _changed(uow, target, arriving, RouteChangeKind.ROUTE_UPDATED, [stop.id], "STOP_MOVED_IN")
-        return MoveResult(source, target)
+        await _changed(uow, source, remaining, RouteChangeKind.ROUTE_UPDATED, [stop.id], "STOP_MOVED_OUT", replan=True)
+        await _changed(uow, target, arriving, RouteChangeKind.ROUTE_UPDATED, [stop.id], "STOP_MOVED_IN", replan=position is None)
+    return MoveResult(*await _latest(runtime, source, target))
 
 
 async def cancel_stop(runtime: Runtime, principal: Principal, *, stop_id: int, expected_version: int) -> Route:
@@ -118,14 +142,14 @@ async def cancel_stop(runtime: Runtime, principal: Principal, *, stop_id: int, e
         stop = await uow.session.get(Stop, stop_id)
         if stop is None or stop.tenant_id != principal.tenant_id:
             raise not_found("stop", "stopId")
-        route = await _route(uow, principal, stop.route_id, expected_version, "stopId")
+        route = await _route(uow, principal, _on_a_route(stop), expected_version, "stopId")
         _pending(stop)
         stop.status, stop.version = StopStatus.SKIPPED, stop.version + 1
         for parcel in (await uow.session.exec(select(Parcel).where(Parcel.stop_id == stop.id))).all():
             parcel.status = parcel.status.HELD
             uow.session.add(parcel)
-        await _changed(uow, route, await _stops(uow, route.id), RouteChangeKind.STOP_UPDATED, [stop.id], "STOP_CANCELLED")
-        return route
+        await _changed(uow, route, await _stops(uow, route.id), RouteChangeKind.STOP_UPDATED, [stop.id], "STOP_CANCELLED", replan=True)
+    return (await _latest(runtime, route))[0]
 
 
 async def reassign_route(

@@ -67,48 +67,54 @@ def _stop(row: _Row, day: date, zone: ZoneInfo) -> PlanStop:
 
 
 def plan_from_csv(text: str, *, service_date: date, depot_ref: str, timezone: str) -> RoutePlan:
-    """Rows grouped into routes in file order; unreadable values become the plan's errors, reported with the rest."""
+    """Rows grouped into routes in file order (an empty route_ref: a stop for planRoutes); unreadable values become the plan's errors, reported with the rest."""
     reader = csv.DictReader(text.splitlines())
     missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
     if missing:
         raise PlanRejected([RowError("header", c, RowErrorCode.REQUIRED, f"column {c!r} is missing") for c in missing])
     zone, errors, routes = ZoneInfo(timezone), [], {}
+    unassigned: list[PlanStop] = []
     for number, values in enumerate(reader, start=2):  # line 1 is the header
         row = _Row(f"row {number}", values, errors)
         ref = row.text("route_ref")
+        if not ref:  # no route yet: planRoutes puts the stop on one
+            unassigned.append(_stop(row, service_date, zone))
+            continue
         route = routes.setdefault(ref, PlanRoute(external_ref=ref, stops=[], path=row.path))
         route.driver_ref = route.driver_ref or row.text("driver_ref") or None
         route.vehicle_ref = route.vehicle_ref or row.text("vehicle_ref") or None
         route.stops.append(_stop(row, service_date, zone))
-    return RoutePlan(service_date=service_date, depot_ref=depot_ref, routes=list(routes.values()), errors=errors)
+    return RoutePlan(service_date=service_date, depot_ref=depot_ref, routes=list(routes.values()), errors=errors, unassigned=unassigned)
 
 
 def plan_from_json(data: dict[str, Any], *, service_date: date, depot_ref: str, timezone: str) -> RoutePlan:
     """The GraphQL input's shape (camelCase), with the CSV's value rules."""
     zone, errors, routes = ZoneInfo(timezone), [], []
+    unassigned = [_json_stop(stop, f"unassignedStops[{s}]", errors, service_date, zone) for s, stop in enumerate(data.get("unassignedStops") or [])]
     for r, route in enumerate(data.get("routes") or []):
-        stops = []
-        for s, stop in enumerate(route.get("stops") or []):
-            customer = stop.get("customer") or {}
-            parcels = stop.get("parcels") or []
-            window = stop.get("timeWindow") or {}
-            flat = {
-                "stop_ref": stop.get("externalRef"), "address": stop.get("address"), "lat": stop.get("lat"), "lon": stop.get("lon"),
-                "window_start": window.get("start"), "window_end": window.get("end"), "service_seconds": stop.get("serviceSeconds"),
-                "customer_ref": customer.get("externalRef"), "customer_name": customer.get("name"),
-                "customer_phone": customer.get("phone"), "customer_email": customer.get("email"),
-            }
-            parsed = _stop(_Row(f"routes[{r}].stops[{s}]", flat, errors), service_date, zone)
-            parsed.parcels = [
-                PlanParcel(str(p.get("barcode") or ""), int(p.get("declaredValueCents") or 0), bool(p.get("signatureRequired")))
-                for p in parcels
-            ]
-            stops.append(parsed)
+        stops = [_json_stop(stop, f"routes[{r}].stops[{s}]", errors, service_date, zone) for s, stop in enumerate(route.get("stops") or [])]
         routes.append(PlanRoute(
             external_ref=str(route.get("externalRef") or ""), driver_ref=route.get("driverRef"), vehicle_ref=route.get("vehicleRef"),
             stops=stops, path=f"routes[{r}]",
         ))
-    return RoutePlan(service_date=service_date, depot_ref=depot_ref, routes=routes, errors=errors)
+    return RoutePlan(service_date=service_date, depot_ref=depot_ref, routes=routes, errors=errors, unassigned=unassigned)
+
+
+def _json_stop(stop: dict[str, Any], path: str, errors: list[RowError], service_date: date, zone: ZoneInfo) -> PlanStop:
+    customer = stop.get("customer") or {}
+    window = stop.get("timeWindow") or {}
+    flat = {
+        "stop_ref": stop.get("externalRef"), "address": stop.get("address"), "lat": stop.get("lat"), "lon": stop.get("lon"),
+        "window_start": window.get("start"), "window_end": window.get("end"), "service_seconds": stop.get("serviceSeconds"),
+        "customer_ref": customer.get("externalRef"), "customer_name": customer.get("name"),
+        "customer_phone": customer.get("phone"), "customer_email": customer.get("email"),
+    }
+    parsed = _stop(_Row(path, flat, errors), service_date, zone)
+    parsed.parcels = [
+        PlanParcel(str(p.get("barcode") or ""), int(p.get("declaredValueCents") or 0), bool(p.get("signatureRequired")))
+        for p in stop.get("parcels") or []
+    ]
+    return parsed
 
 
 def read_plan_file(path: Path, *, service_date: date, depot_ref: str, timezone: str) -> RoutePlan:

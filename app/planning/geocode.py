@@ -9,7 +9,7 @@ CONCURRENCY = 4
 
 async def geocode_plan(plan: RoutePlan, geocoder: Geocoder | None) -> None:
     """Stops without lat/lon get the geocoder's answer; unknown addresses become the plan's row errors."""
-    missing = [s for r in plan.routes for s in r.stops if (s.lat is None or s.lon is None) and s.address.strip()]
+    missing = [s for s in plan.all_stops() if (s.lat is None or s.lon is None) and s.address.strip()]
     if geocoder is None or not missing:
         return  # the check names each stop without coordinates
     gate = asyncio.Semaphore(CONCURRENCY)

@@ -63,6 +63,10 @@ class RoutePlan:
     depot_ref: str
     routes: list[PlanRoute]
     errors: list[RowError] = field(default_factory=list)  # found while reading the file or input
+    unassigned: list[PlanStop] = field(default_factory=list)  # stops without a route: planRoutes puts them on one
+
+    def all_stops(self) -> list[PlanStop]:
+        return [stop for route in self.routes for stop in route.stops] + self.unassigned
 
 
 @dataclass
@@ -78,6 +82,9 @@ class ImportSummary:
     customers_created: int = 0
     customers_updated: int = 0
     parcels_created: int = 0
+    parcels_updated: int = 0
+    parcels_removed: int = 0  # on a pending stop, no longer in the plan: held at the depot
+    stops_unassigned: int = 0  # stops of the plan without a route (new or still waiting for planRoutes)
     route_ids: list[int] = field(default_factory=list)
 
     @property

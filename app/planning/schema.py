@@ -64,6 +64,9 @@ class ImportRoutePlanInput:
     service_date: date
     depot_ref: str
     routes: list[PlanRouteInput]
+    unassigned_stops: list[PlanStopInput] = strawberry.field(
+        default_factory=list, description="Stops without a route yet: planRoutes puts them on the depot's vehicles.",
+    )
     dry_run: bool = strawberry.field(default=False, description="Validate and count; write nothing.")
 
 
@@ -109,7 +112,8 @@ def to_plan(input: ImportRoutePlanInput) -> RoutePlan:
         )
         for r, route in enumerate(input.routes)
     ]
-    return RoutePlan(service_date=input.service_date, depot_ref=input.depot_ref, routes=routes)
+    unassigned = [plan_stop(s, f"unassignedStops[{i}]") for i, s in enumerate(input.unassigned_stops)]
+    return RoutePlan(service_date=input.service_date, depot_ref=input.depot_ref, routes=routes, unassigned=unassigned)
 
 
 @strawberry.type

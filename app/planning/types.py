@@ -28,6 +28,9 @@ class ImportSummaryType:
     customers_created: int
     customers_updated: int
     parcels_created: int
+    parcels_updated: int
+    parcels_removed: int = strawberry.field(description="Parcels of a pending stop no longer in the plan: held at the depot.")
+    stops_unassigned: int = strawberry.field(description="Stops of the plan without a route, waiting for planRoutes.")
     route_ids: list[strawberry.ID]
 
     @classmethod

@@ -67,7 +67,7 @@ async def check_plan(
     depot = await by_ref(session=session, model=Depot, tenant_id=tenant_id, external_ref=plan.depot_ref)
     if depot is None or not depot.active:
         errors.append(RowError("plan", "depotRef", RowErrorCode.UNKNOWN_REF, f"no active depot with externalRef {plan.depot_ref!r}"))
-    stops = [stop for route in plan.routes for stop in route.stops]
+    stops = plan.all_stops()
     if max_stops is not None and len(stops) > max_stops:
         raise PlanRejected([RowError("plan", "routes", RowErrorCode.TOO_MANY_STOPS, f"{len(stops)} stops: send at most {max_stops} per call")])
     drivers = await refs_map(session=session, model=User, tenant_id=tenant_id, refs={r.driver_ref for r in plan.routes if r.driver_ref})
@@ -88,18 +88,18 @@ async def check_plan(
         vehicle = vehicles.get(route.vehicle_ref or "")
         if route.vehicle_ref and (vehicle is None or not vehicle.active or (depot and vehicle.depot_id != depot.id)):
             errors.append(RowError(route.path, "vehicleRef", RowErrorCode.UNKNOWN_REF, f"no active vehicle {route.vehicle_ref!r} at this depot"))
-        for stop in route.stops:
-            customer = _check_stop(stop, errors)
-            if stop.external_ref in seen_stops:
-                errors.append(RowError(stop.path, "externalRef", RowErrorCode.DUPLICATE_REF, f"stop {stop.external_ref!r} appears twice"))
-            seen_stops.add(stop.external_ref)
-            for parcel in stop.parcels:
-                if parcel.barcode in seen_barcodes:
-                    errors.append(RowError(stop.path, "parcels.barcode", RowErrorCode.DUPLICATE_REF, f"parcel {parcel.barcode!r} appears twice"))
-                seen_barcodes.add(parcel.barcode)
-            if customer is not None:
-                stop.customer = customer
-                customers[customer.external_ref] = replace(customer)
+    for stop in stops:
+        customer = _check_stop(stop, errors)
+        if stop.external_ref in seen_stops:
+            errors.append(RowError(stop.path, "externalRef", RowErrorCode.DUPLICATE_REF, f"stop {stop.external_ref!r} appears twice"))
+        seen_stops.add(stop.external_ref)
+        for parcel in stop.parcels:
+            if parcel.barcode in seen_barcodes:
+                errors.append(RowError(stop.path, "parcels.barcode", RowErrorCode.DUPLICATE_REF, f"parcel {parcel.barcode!r} appears twice"))
+            seen_barcodes.add(parcel.barcode)
+        if customer is not None:
+            stop.customer = customer
+            customers[customer.external_ref] = replace(customer)
     if errors:
         raise PlanRejected(sorted(errors, key=_position))
     return CheckedPlan(plan=plan, depot=depot, drivers=drivers, vehicles=vehicles, customers=customers)

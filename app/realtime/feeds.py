@@ -8,7 +8,7 @@ further behind than the buffer holds is evicted (a slow consumer), so memory sta
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -48,9 +48,16 @@ class Follower:
             self._on_evicted(self.cursor)
 
 
+Prepare = Callable[[tuple[Any, ...], list[Any]], Awaitable[None]]
+
+
 class Feed:
-    def __init__(self, source: EventSource, bus: Bus, sessionmaker: async_sessionmaker[AsyncSession], buffer_size: int) -> None:
+    def __init__(
+        self, source: EventSource, bus: Bus, sessionmaker: async_sessionmaker[AsyncSession], buffer_size: int,
+        prepare: list[Prepare] | None = None,
+    ) -> None:
         self.source = source
+        self.prepare = prepare if prepare is not None else []
         self.bus = bus
         self.sessionmaker = sessionmaker
         self.buffer_size = buffer_size
@@ -114,11 +121,22 @@ class Feed:
             self.arrived += len(rows)
             self.head = rows[-1].id
             self._trim()
+            await self._prepare(rows)
             for follower in list(self.followers):
                 follower.wake.set()
             if len(rows) < PAGE:
                 return
             await asyncio.sleep(0)  # let followers drain before the next page
+
+    async def _prepare(self, rows: list[Any]) -> None:
+        """Work every follower would do for these rows, done once before they wake (shared renderings)."""
+        for prepare in self.prepare:
+            try:
+                await prepare(self.source.key, rows)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the followers do it themselves then
+                log.warning("feed preparation failed", extra={"feed": str(self.source.key)}, exc_info=True)
 
     def _trim(self) -> None:
         while len(self.buffer) > self.buffer_size:
@@ -140,6 +158,7 @@ class Hub:
         self.buffer_size = buffer_size
         self.catchup_seconds = catchup_seconds
         self.feeds: dict[tuple[Any, ...], Feed] = {}
+        self.prepare: list[Prepare] = []  # awaited with each batch of new rows, before the followers wake
         self._catchup: asyncio.Task[None] | None = None
         bus.on_reconnect(self.wake_all)
 
@@ -173,7 +192,7 @@ class Hub:
                 self._release(feed)
                 raise
             return feed
-        feed = self.feeds[source.key] = Feed(source, self.bus, self.sessionmaker, self.buffer_size)
+        feed = self.feeds[source.key] = Feed(source, self.bus, self.sessionmaker, self.buffer_size, self.prepare)
         feed.users += 1
         try:
             await feed.start()

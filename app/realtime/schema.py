@@ -15,6 +15,7 @@ from app.auth.principal import may_see_depot
 from app.delivery_exceptions.models import ExceptionEvent
 from app.delivery_exceptions.types import ExceptionEventType
 from app.realtime.context import event_scope
+from app.realtime.fanout import shared_stream
 from app.realtime.feeds import SlowConsumer
 from app.realtime.models import RouteEvent
 from app.realtime.positions import depot_positions
@@ -160,7 +161,12 @@ class RealtimeSubscription:
         depot = await _visible_depot(info, depot_id)
         source = DepotExceptionEvents(depot.tenant_id, depot.id)
         hub = info.context.runtime.hub
-        async for row in _delivered(info, hub.stream(source, _event_cursor(after), on_evicted=_on_evicted(info))):
+        rows = _delivered(info, hub.stream(source, _event_cursor(after), on_evicted=_on_evicted(info)))
+        shared = shared_stream(info, source.key)
+        if shared is not None:
+            await shared.send(rows, key=_row_id, root=ExceptionEventType.from_row, feed_rows=True)
+            return
+        async for row in rows:
             async with event_scope(info.context):
                 yield ExceptionEventType.from_row(row)
 
@@ -185,21 +191,19 @@ class RealtimeSubscription:
             "exception": hub.stream(exception_source, start[0], on_evicted=evicted),
             "change": hub.stream(change_source, start[1], on_evicted=evicted),
         }
-        exceptions_cursor, changes_cursor = start
-        async for tag, row in _delivered(info, _merged(streams)):
-            if tag == "exception":
-                exceptions_cursor = row.id
-                update = _exception_update(row, f"{exceptions_cursor}:{changes_cursor}")
-            else:
-                changes_cursor = row.id
-                update = _change_update(row, f"{exceptions_cursor}:{changes_cursor}")
+        updates = _route_updates(_delivered(info, _merged(streams)), start)
+        shared = shared_stream(info, (exception_source.key, change_source.key))
+        if shared is not None:
+            await shared.send(updates, key=lambda update: (update.kind, update.cursor), root=lambda update: update)
+            return
+        async for update in updates:
             async with event_scope(info.context):
                 yield update
 
     @strawberry.subscription(
         permission_classes=[IsStaff],
-        description="The live map: the current position of each driver of the depot, then newer fixes, at most one "
-        "per driver every few seconds (DETOUR_REALTIME_POSITION_INTERVAL_SECONDS).",
+        description="The live map: the current position of each driver of the depot, then newer fixes and next-stop "
+        "ETAs, at most one update per driver every few seconds (DETOUR_REALTIME_POSITION_INTERVAL_SECONDS).",
     )
     async def driver_positions(self, info: Info, depot_id: strawberry.ID) -> AsyncGenerator[DriverPositionType, None]:
         depot = await _visible_depot(info, depot_id)
@@ -208,8 +212,30 @@ class RealtimeSubscription:
             bus=runtime.bus, sessionmaker=runtime.sessionmaker, tenant_id=depot.tenant_id, depot_id=depot.id,
             interval_seconds=runtime.settings.realtime_position_interval_seconds, clock=runtime.clock,
         )
-        async for position in _delivered(info, positions):
-            yield DriverPositionType.from_row(position)
+        shared = shared_stream(info, ("driver-positions", depot.tenant_id, depot.id))
+        if shared is not None:
+            # the key is everything the payload shows: a later ETA for the same fix is a new rendering
+            await shared.send(_delivered(info, positions), key=lambda item: (item[0].driver_id, item[0].recorded_at, item[1]),
+                              root=lambda item: DriverPositionType.from_row(*item))
+            return
+        async for position, next_stop in _delivered(info, positions):
+            yield DriverPositionType.from_row(position, next_stop)
+
+
+def _row_id(row: Any) -> int:
+    return row.id
+
+
+async def _route_updates(rows: AsyncIterator[tuple[str, Any]], start: tuple[int, int]) -> AsyncIterator[RouteUpdateType]:
+    """Each row as a route update whose cursor names both streams' positions (the cursor tells updates apart)."""
+    exceptions_cursor, changes_cursor = start
+    async for tag, row in rows:
+        if tag == "exception":
+            exceptions_cursor = row.id
+            yield _exception_update(row, f"{exceptions_cursor}:{changes_cursor}")
+        else:
+            changes_cursor = row.id
+            yield _change_update(row, f"{exceptions_cursor}:{changes_cursor}")
 
 
 def _exception_update(row: ExceptionEvent, cursor: str) -> RouteUpdateType:

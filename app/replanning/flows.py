@@ -8,7 +8,7 @@ from typing import Any
 from app.auth.principal import Principal
 from app.config import Settings
 from app.customers.models import Customer
-from app.events import AlternativeExecuted
+from app.events import AlternativeExecuted, RouteChanged, RouteEdited
 from app.errors import DomainError, ErrorCode, ensure_version, invalid, not_found
 from app.outreach.flows import enqueue_sms
 from app.outreach.service import local_time
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 ETA_PURPOSE = "ETA_CHANGED"
 ALTERNATIVE_REASON = "ALTERNATIVE_APPROVED"
+EDIT_REASON_PREFIX = "EDIT_"  # + STOP_ADDED, STOP_MOVED_IN, ...: a day-of edit re-solved
 REPLAN_RETRIES_ON_CONFLICT = 1
 # No remaining stops, or a closed route: the approval stands and there is no order to change.
 NOTHING_TO_PLAN = frozenset({ErrorCode.INVALID_INPUT, ErrorCode.INVALID_TRANSITION})
@@ -56,14 +57,14 @@ class Replanned:
 
 
 @lru_cache(maxsize=8)
-def _cached_provider(osrm_url: str | None, speed_kmh: float) -> MatrixProvider:
+def _cached_provider(osrm_url: str | None, speed_kmh: float, cache_entries: int) -> MatrixProvider:
     """One cached provider per configuration, so matrices are reused across replans."""
-    return matrix_provider_from_settings(osrm_url, speed_kmh)
+    return matrix_provider_from_settings(osrm_url, speed_kmh, cache_entries)
 
 
 def matrix_provider(settings: Settings) -> MatrixProvider:
     """The travel-time source the settings choose (OSRM when DETOUR_OSRM_URL is set)."""
-    return _cached_provider(settings.osrm_url, settings.average_speed_kmh)
+    return _cached_provider(settings.osrm_url, settings.average_speed_kmh, settings.matrix_cache_entries)
 
 
 async def propose_for(
@@ -159,19 +160,29 @@ async def replan_after_alternative(runtime: Runtime, event: AlternativeExecuted)
     the route changes meanwhile the solve is tried once more on fresh data, and when that or the solver fails,
     the re-sequenced order stands and a ROUTE_UPDATED route event says why.
     """
-    if not event.replan:
-        return
+    if event.replan:
+        await replan_after_change(runtime, route_id=event.route_id, reason=ALTERNATIVE_REASON, context={"alternativeId": event.alternative_id})
+
+
+async def replan_after_edit(runtime: Runtime, event: RouteEdited) -> None:
+    """After-commit handler: a dispatcher's day-of edit is re-solved as the route's next version, like an alternative."""
+    if event.replan:
+        await replan_after_change(runtime, route_id=event.route_id, reason=f"{EDIT_REASON_PREFIX}{event.reason}", context={"edit": event.reason})
+
+
+async def replan_after_change(runtime: Runtime, *, route_id: int, reason: str, context: dict[str, Any]) -> None:
+    """Solve the route again as a version-checked new version: one retry on a conflict; otherwise the order stands, said why."""
     for attempt in range(1 + REPLAN_RETRIES_ON_CONFLICT):
         try:
-            await replan_by_system(runtime, route_id=event.route_id, reason=ALTERNATIVE_REASON)
+            await replan_by_system(runtime, route_id=route_id, reason=reason)
             return
         except DomainError as error:
             if error.code in NOTHING_TO_PLAN:
                 return
             if error.code is ErrorCode.VERSION_CONFLICT and attempt < REPLAN_RETRIES_ON_CONFLICT:
                 continue
-            log.warning("replan after an alternative not written", extra={"routeId": event.route_id, "code": error.code.value})
-            await _record_kept_order(runtime, route_id=event.route_id, alternative_id=event.alternative_id, why=error.code.value)
+            log.warning("replan after a change not written", extra={"routeId": route_id, "code": error.code.value, "reason": reason})
+            await _record_kept_order(runtime, route_id=route_id, context=context, why=error.code.value)
             return
 
 
@@ -187,12 +198,12 @@ async def replan_by_system(runtime: Runtime, *, route_id: int, reason: str) -> R
         return await write_proposal(uow, runtime.settings, proposal, created_by=None, reason=reason)
 
 
-async def _record_kept_order(runtime: Runtime, *, route_id: int, alternative_id: int, why: str) -> None:
+async def _record_kept_order(runtime: Runtime, *, route_id: int, context: dict[str, Any], why: str) -> None:
     async with unit_of_work(runtime) as uow:
         route = await uow.session.get(Route, route_id)
         await record_route_change(
             uow, route=route, kind=RouteChangeKind.ROUTE_UPDATED, stop_ids=[],
-            payload={"alternativeId": alternative_id, "replan": "NOT_WRITTEN", "reason": why, "kept": "RESEQUENCED_ORDER"},
+            payload={**context, "replan": "NOT_WRITTEN", "reason": why, "kept": "RESEQUENCED_ORDER"},
         )
 
 
@@ -235,6 +246,10 @@ async def _announce(uow: UnitOfWork, new: service.NewVersion, proposal: Proposal
     )
     notice = {"type": "ROUTE_REPLANNED", "routeId": route.id, "version": route.version, "planId": plan_id}
     uow.notify(Notice(route_channel(route.tenant_id, route.id), notice))
+    await uow.emit(RouteChanged(
+        tenant_id=route.tenant_id, route_id=route.id, change=RouteChangeKind.ROUTE_REPLANNED.value, stop_ids=tuple(touched),
+        version=route.version, plan_id=plan_id, reason=reason,
+    ))
 
 
 def plan_document(proposal: Proposal, *, reason: str, settings: Settings) -> dict[str, Any]:

@@ -160,19 +160,41 @@ class _CacheEntry:
 
 
 class CachedMatrix:
-    """LRU cache in front of a provider, keyed by the set of (rounded) points; serves any order or subset."""
+    """LRU cache in front of a provider, keyed by the set of (rounded) points; serves any order or subset.
 
-    def __init__(self, inner: MatrixProvider, max_entries: int = 256) -> None:
+    Size it above the number of routes driving at once (DETOUR_MATRIX_CACHE_ENTRIES): live ETAs ask for every
+    driving route's stops on each update, and a cache smaller than the fleet misses on every one of them.
+    """
+
+    def __init__(self, inner: MatrixProvider, max_entries: int = 1024) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
         self.inner = inner
         self.max_entries = max_entries
         self._entries: OrderedDict[tuple[Point, ...], _CacheEntry] = OrderedDict()
+        self._by_point: dict[Point, set[tuple[Point, ...]]] = {}  # point -> cached keys holding it (subset lookups)
 
     async def matrix(self, points: Sequence[Point]) -> TravelMatrix:
         """Return the matrix for the points, asking the inner provider only when no cached set covers them."""
         rounded = [_rounded(point) for point in points]
-        key = tuple(sorted(set(rounded)))
+        entry = await self._entry(rounded)
+        order = [entry.position[point] for point in rounded]
+        rows_columns = np.ix_(order, order)
+        return TravelMatrix(entry.durations[rows_columns].tolist(), entry.distances[rows_columns].tolist())
+
+    async def legs(self, points: Sequence[Point]) -> list[int]:
+        """Seconds from each point to the next one, read from the cached matrix without copying it."""
+        rounded = [_rounded(point) for point in points]
+        entry = await self._entry(rounded)
+        order = [entry.position[point] for point in rounded]
+        return entry.durations[order[:-1], order[1:]].tolist()
+
+    async def _entry(self, rounded: list[Point]) -> _CacheEntry:
+        wanted = set(rounded)
+        key = tuple(sorted(wanted))
         if key not in self._entries:
-            key = next((k for k, e in reversed(self._entries.items()) if e.position.keys() >= set(key)), key)
+            holding = self._by_point.get(key[0], ()) if key else ()
+            key = next((k for k in holding if self._entries[k].position.keys() >= wanted), key)
         entry = self._entries.get(key)
         if entry is None:
             fetched = await self.inner.matrix(key)
@@ -182,12 +204,20 @@ class CachedMatrix:
                 np.asarray(fetched.distances, dtype=np.int64).reshape(len(key), len(key)),
             )
             self._entries[key] = entry
+            for point in key:
+                self._by_point.setdefault(point, set()).add(key)
             while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+                self._forget(*self._entries.popitem(last=False))
         self._entries.move_to_end(key)
-        order = [entry.position[point] for point in rounded]
-        rows_columns = np.ix_(order, order)
-        return TravelMatrix(entry.durations[rows_columns].tolist(), entry.distances[rows_columns].tolist())
+        return entry
+
+    def _forget(self, key: tuple[Point, ...], _entry: _CacheEntry) -> None:
+        for point in key:
+            holding = self._by_point.get(point)
+            if holding is not None:
+                holding.discard(key)
+                if not holding:
+                    del self._by_point[point]
 
 
 def _rounded(point: Point) -> Point:
@@ -198,8 +228,8 @@ def _rounded(point: Point) -> Point:
     return (round(float(lat), CACHE_PRECISION_DIGITS), round(float(lon), CACHE_PRECISION_DIGITS))
 
 
-def matrix_provider_from_settings(osrm_url: str | None, speed_kmh: float) -> MatrixProvider:
+def matrix_provider_from_settings(osrm_url: str | None, speed_kmh: float, cache_entries: int = 1024) -> MatrixProvider:
     """Cached OSRM when a URL is configured, cached haversine otherwise."""
     if osrm_url:
-        return CachedMatrix(OsrmMatrix(osrm_url))
-    return CachedMatrix(HaversineMatrix(speed_kmh=speed_kmh))
+        return CachedMatrix(OsrmMatrix(osrm_url), max_entries=cache_entries)
+    return CachedMatrix(HaversineMatrix(speed_kmh=speed_kmh), max_entries=cache_entries)

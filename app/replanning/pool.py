@@ -8,6 +8,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from app.replanning.engines import VROOM, solve_with
 from app.replanning.solver import Plan, Problem, solve
 
 
@@ -39,20 +40,21 @@ class SolverPool:
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(loop.run_in_executor(executor, _warm_up) for _ in range(self.max_workers)))
 
-    async def solve(self, problem: Problem, *, timeout_s: float) -> Plan:
+    async def solve(self, problem: Problem, *, timeout_s: float, engine: str = VROOM) -> Plan:
         """Solve in a worker; raise SolverTimeout after timeout_s (queueing included) without blocking the loop.
 
         On timeout a queued solve is cancelled; a running one has its worker processes
         stopped (the pool restarts on next use), since a solve cannot be interrupted.
         Set problem.timeout_ms below timeout_s to get VROOM's best plan so far instead.
+        `engine` names a day-planning engine of app/replanning/engines.py (VROOM by default).
         """
         executor = self._ensure_executor()
         try:
-            submitted = executor.submit(solve, problem)
+            submitted = self._submit(executor, problem, engine)
         except BrokenProcessPool:
             self._discard(executor)
             executor = self._ensure_executor()
-            submitted = executor.submit(solve, problem)
+            submitted = self._submit(executor, problem, engine)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(submitted), timeout_s)
         except TimeoutError:
@@ -62,6 +64,10 @@ class SolverPool:
         except BrokenProcessPool as error:
             self._discard(executor)
             raise SolverUnavailable(f"solver worker stopped before returning a plan: {error}") from None
+
+    @staticmethod
+    def _submit(executor: ProcessPoolExecutor, problem: Problem, engine: str):  # noqa: ANN205
+        return executor.submit(solve, problem) if engine == VROOM else executor.submit(solve_with, engine, problem)
 
     def close(self) -> None:
         """Stop the workers, cancelling queued solves; the pool can be reused afterwards."""

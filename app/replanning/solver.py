@@ -32,6 +32,14 @@ class UnassignedReason(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class VehicleCost:
+    """What using a vehicle costs, in the depot's currency units (cents): fixed, per hour driven and waited, per km."""
+    fixed: int = 0
+    per_hour: int = 3600
+    per_km: int = 0
+
+
+@dataclass(frozen=True)
 class VehicleSpec:
     """A vehicle: matrix indexes of its start/end (None = open end), shift in seconds, capacity, skills."""
     id: int
@@ -42,6 +50,7 @@ class VehicleSpec:
     capacity: tuple[int, ...] = ()
     skills: frozenset[int] = frozenset()
     max_jobs: int | None = None  # at most this many jobs (a workload cap when balancing routes)
+    costs: VehicleCost | None = None  # None: cost is travel seconds (VROOM's default)
 
 
 @dataclass(frozen=True)
@@ -100,7 +109,7 @@ class Unassigned:
 
 @dataclass(frozen=True)
 class Plan:
-    """Routes, unassigned jobs and totals (cost = travel seconds, as VROOM's default cost)."""
+    """Routes, unassigned jobs and totals (cost = travel seconds, VROOM's default, unless vehicles carry costs)."""
     routes: tuple[PlannedRoute, ...]
     unassigned: tuple[Unassigned, ...]
     cost: int
@@ -275,6 +284,7 @@ def _vroom_input(problem: Problem, jobs: list[JobSpec], pinned: dict[int, _Pinne
                 time_window=vroom.TimeWindow(shift_start, max(shift_start, vehicle.shift_end)),
                 steps=vroom_steps(initial, vehicle.end_index is not None),
                 max_tasks=max_jobs,
+                **({"costs": vroom.VehicleCosts(vehicle.costs.fixed, vehicle.costs.per_hour, vehicle.costs.per_km)} if vehicle.costs else {}),
             )
         )
     for job in jobs:

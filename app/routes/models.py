@@ -73,17 +73,21 @@ class Route(SQLModel, table=True):
 
 
 class Stop(SQLModel, table=True):
-    """A place on a route where parcels are handed over, with the customer's time window."""
+    """A place on a route (or, before planning, on a depot's day) where parcels are handed over, in the customer's window."""
 
     __tablename__ = "stop"
     __table_args__ = (
         sa.Index("ix_stop_route_sequence", "route_id", "sequence"),
         sa.UniqueConstraint("tenant_id", "external_ref", name="uq_stop_tenant_external_ref"),
+        sa.Index("ix_stop_unassigned", "tenant_id", "depot_id", "service_date"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
-    route_id: int = Field(foreign_key="route.id")
+    # None: imported without a route, waiting for planRoutes on its depot's day (depot_id and service_date say which).
+    route_id: int | None = Field(default=None, foreign_key="route.id")
+    depot_id: int | None = Field(default=None, foreign_key="depot.id", description="the depot of an unassigned stop")
+    service_date: date | None = Field(default=None, description="the day of an unassigned stop")
     sequence: int = Field(ge=0)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     address: str = Field(max_length=500)

@@ -52,8 +52,13 @@ def _id_or_none(value: strawberry.ID, what: str) -> int | None:
 class RouteQuery:
     @strawberry.field(permission_classes=[IsDriver], description="Driver: your route for a day (today in the depot's time zone by default).")
     async def my_route(self, info: Info, date: date | None = None) -> RouteType | None:
-        route = await service.route_for_driver_day(session=info.context.session, principal=info.context.viewer, day=date)
-        return RouteType.from_row(route) if route else None
+        found = await service.route_for_driver_day(session=info.context.session, principal=info.context.viewer, day=date)
+        if found is None:
+            return None
+        route, depot, vehicle = found
+        info.context.loaders.prime("depot", [depot])
+        info.context.loaders.prime("vehicle", [vehicle])
+        return RouteType.from_row(route)
 
     @strawberry.field(permission_classes=[IsAuthenticated, RequiresScope(scopes.ROUTES_READ)])
     async def route(self, info: Info, id: strawberry.ID) -> RouteType | None:

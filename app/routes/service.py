@@ -16,6 +16,7 @@ from app.routes.models import (
     Route,
     Stop,
     StopStatus,
+    Vehicle,
 )
 from app.realtime.ordering import serialize_event_writers
 from app.routes.permissions import may_drive_route, may_see_route
@@ -54,20 +55,23 @@ async def get_drivable_stop(*, session: AsyncSession, principal: Principal, stop
     return found
 
 
-async def route_for_driver_day(*, session: AsyncSession, principal: Principal, day: date | None) -> Route | None:
-    """The driver's route on `day`, or on today in the route's depot time zone when no day is given."""
+async def route_for_driver_day(
+    *, session: AsyncSession, principal: Principal, day: date | None
+) -> tuple[Route, Depot, Vehicle | None] | None:
+    """The driver's route on `day` (today in the route's depot time zone when no day is given), with its depot and vehicle."""
     now = current_time()
     days = [day] if day else [(now + timedelta(days=d)).date() for d in (-1, 0, 1)]
     rows = await session.exec(
-        select(Route, Depot)
+        select(Route, Depot, Vehicle)
         .join(Depot, Depot.id == Route.depot_id)
-        .where(Route.driver_id == principal.user_id, Route.tenant_id == principal.tenant_id)
+        .outerjoin(Vehicle, (col(Vehicle.id) == Route.vehicle_id) & (col(Vehicle.tenant_id) == principal.tenant_id))
+        .where(Route.driver_id == principal.user_id, Route.tenant_id == principal.tenant_id, Depot.tenant_id == principal.tenant_id)
         .where(col(Route.service_date).in_(days))
         .order_by(col(Route.id))
     )
-    for route, depot in rows.all():
+    for route, depot, vehicle in rows.all():
         if day or route.service_date == now.astimezone(ZoneInfo(depot.timezone)).date():
-            return route
+            return route, depot, vehicle
     return None
 
 

@@ -6,6 +6,7 @@ import strawberry
 
 from app.api.context import Info
 from app.api.lazy import lazy_type
+from app.api.loaders import selected_field_names, then
 from app.customers.types import CustomerType
 from app.routes.models import AttemptOutcome, DeliveryAttempt, Parcel, ParcelStatus, Route, RouteStatus, Stop, StopStatus
 from app.tenants.types import DepotType, UserType
@@ -86,26 +87,44 @@ class StopType:
             service_seconds=row.service_seconds, status=row.status, attempts=row.attempts, version=row.version, row=row,
         )
 
+    # Relation fields are sync: when the route's `stops` read them up front they resolve at once, else through the loader.
     @strawberry.field
-    async def customer(self, info: Info) -> CustomerType:
-        return CustomerType.from_row(await info.context.loaders.customer.load(self.row.customer_id))
+    def customer(self, info: Info) -> CustomerType:
+        return then(info.context.loaders.customer.load(self.row.customer_id), CustomerType.from_row)
 
     @strawberry.field
-    async def parcels(self, info: Info) -> list[ParcelType]:
-        return [ParcelType.from_row(p) for p in await info.context.loaders.parcels_by_stop.load(self.row.id)]
+    def parcels(self, info: Info) -> list[ParcelType]:
+        return then(info.context.loaders.parcels_by_stop.load(self.row.id), _parcel_types)
 
     @strawberry.field(name="deliveryAttempts")
-    async def delivery_attempts(self, info: Info) -> list[DeliveryAttemptType]:
-        return [DeliveryAttemptType.from_row(a) for a in await info.context.loaders.attempts_by_stop.load(self.row.id)]
+    def delivery_attempts(self, info: Info) -> list[DeliveryAttemptType]:
+        return then(info.context.loaders.attempts_by_stop.load(self.row.id), _attempt_types)
 
     @strawberry.field(description="The exception being worked on this stop, if any.")
-    async def open_exception(self, info: Info) -> ExceptionRef | None:
-        rows = await info.context.loaders.open_exceptions_by_stop.load(self.row.id)
-        return lazy_type(ExceptionRef).from_row(rows[-1]) if rows else None
+    def open_exception(self, info: Info) -> ExceptionRef | None:
+        return then(info.context.loaders.open_exceptions_by_stop.load(self.row.id), _last_exception)
 
-    @strawberry.field
-    async def route(self, info: Info) -> "RouteType":
+    @strawberry.field(description="The route the stop is on; null while it waits for planRoutes.")
+    async def route(self, info: Info) -> "RouteType | None":
+        if self.row.route_id is None:
+            return None
         return RouteType.from_row(await info.context.loaders.route.load(self.row.route_id))
+
+
+def _parcel_types(rows: list[Parcel]) -> list[ParcelType]:
+    return [ParcelType.from_row(p) for p in rows]
+
+
+def _attempt_types(rows: list[DeliveryAttempt]) -> list[DeliveryAttemptType]:
+    return [DeliveryAttemptType.from_row(a) for a in rows]
+
+
+def _last_exception(rows: list) -> "DeliveryExceptionType | None":
+    return lazy_type(ExceptionRef).from_row(rows[-1]) if rows else None
+
+
+# A stop field → the loader that `Route.stops` reads up front for every stop when the field is selected.
+STOP_RELATIONS = {"parcels": "parcels_by_stop", "deliveryAttempts": "attempts_by_stop", "openException": "open_exceptions_by_stop"}
 
 
 @strawberry.type(name="Route", description="One driver's day from one depot.")
@@ -126,11 +145,18 @@ class RouteType:
 
     @strawberry.field(description="The route's stops in driving order.")
     async def stops(self, info: Info) -> list[StopType]:
-        return [StopType.from_row(s) for s in await info.context.loaders.stops_by_route.load(self.row.id)]
+        # One statement per relation level, up front: the stops with their customers, then each selected list for all stops.
+        loaders = info.context.loaders
+        pairs = await loaders.stops_with_customers_by_route.load(self.row.id)
+        loaders.prime("customer", (customer for _, customer in pairs))
+        ids = [stop.id for stop, _ in pairs]
+        for name in selected_field_names(info) & STOP_RELATIONS.keys():
+            await getattr(loaders, STOP_RELATIONS[name]).load_many(ids)
+        return [StopType.from_row(stop) for stop, _ in pairs]
 
     @strawberry.field
-    async def depot(self, info: Info) -> DepotType:
-        return DepotType.from_row(await info.context.loaders.depot.load(self.row.depot_id))
+    def depot(self, info: Info) -> DepotType:
+        return then(info.context.loaders.depot.load(self.row.depot_id), DepotType.from_row)
 
     @strawberry.field
     async def driver(self, info: Info) -> UserType | None:
@@ -140,8 +166,11 @@ class RouteType:
         return UserType.from_row(user) if user else None
 
     @strawberry.field(description="Vehicle label, e.g. a plate or fleet number.")
-    async def vehicle_label(self, info: Info) -> str | None:
+    def vehicle_label(self, info: Info) -> str | None:
         if self.row.vehicle_id is None:
             return None
-        vehicle = await info.context.loaders.vehicle.load(self.row.vehicle_id)
-        return vehicle.label if vehicle else None
+        return then(info.context.loaders.vehicle.load(self.row.vehicle_id), _label)
+
+
+def _label(vehicle: object) -> str | None:
+    return getattr(vehicle, "label", None)

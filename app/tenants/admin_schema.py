@@ -21,6 +21,14 @@ class CreateDepotInput:
     timezone: str = strawberry.field(default="UTC", description="IANA name, e.g. Europe/Amsterdam.")
 
 
+@strawberry.input(description="The depot's cost model in cents; null (or left out) uses the tenant's figure.")
+class SetDepotCostModelInput:
+    depot_ref: str
+    cost_per_km_cents: int | None = None
+    cost_per_hour_cents: int | None = None
+    cost_per_failed_attempt_cents: int | None = None
+
+
 @strawberry.input
 class CreateUserInput:
     email: str
@@ -71,6 +79,24 @@ class AdminMutation:
                 depot = await service.create_depot(
                     session=uow.session, tenant_id=info.context.viewer.tenant_id, name=input.name, lat=input.lat, lon=input.lon,
                     address=input.address, timezone=input.timezone, external_ref=input.external_ref,
+                )
+            return DepotPayload(depot=DepotType.from_row(depot))
+
+        return await as_payload(DepotPayload, work)
+
+    @strawberry.mutation(
+        permission_classes=[IsAdministrator],
+        description="Set what a depot's work costs: planRoutes minimises it, and a failed attempt is priced with it.",
+    )
+    async def set_depot_cost_model(self, info: Info, input: SetDepotCostModelInput) -> DepotPayload:
+        async def work() -> DepotPayload:
+            async with unit_of_work(info.context.runtime) as uow:
+                depot = await service.by_ref(session=uow.session, model=Depot, tenant_id=info.context.viewer.tenant_id, external_ref=input.depot_ref)
+                if depot is None:
+                    raise DomainError(ErrorCode.NOT_FOUND, "depot not found", field="depotRef")
+                await service.set_depot_costs(
+                    session=uow.session, depot=depot, per_km_cents=input.cost_per_km_cents, per_hour_cents=input.cost_per_hour_cents,
+                    per_failed_attempt_cents=input.cost_per_failed_attempt_cents,
                 )
             return DepotPayload(depot=DepotType.from_row(depot))
 

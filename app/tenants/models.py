@@ -59,6 +59,10 @@ class Depot(SQLModel, table=True):
     timezone: str = Field(default="UTC", max_length=64)
     external_ref: str | None = Field(default=None, max_length=100)
     active: bool = True
+    # The depot's cost model (planRoutes' objective, and a failed attempt's cost); None: the tenant's figures.
+    cost_per_km_cents: int | None = Field(default=None, ge=0)
+    cost_per_hour_cents: int | None = Field(default=None, ge=0)
+    cost_per_failed_attempt_cents: int | None = Field(default=None, ge=0)
 
 
 class User(SQLModel, table=True):

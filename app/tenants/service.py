@@ -1,11 +1,11 @@
 """Administration: tenants, depots, users and vehicles, looked up by id or by the integrator's external ref."""
 from dataclasses import dataclass, field
 from typing import TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.clock import is_time_zone
 from app.customers.models import normalize_phone
 from app.errors import DomainError, ErrorCode, invalid
 from app.tenants.models import Depot, Role, SubjectClaim, Tenant, User, UserDepot
@@ -14,10 +14,8 @@ Row = TypeVar("Row", bound=SQLModel)  # a tenant-owned table with external_ref (
 
 
 def _check_timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise invalid("timezone must be an IANA name such as Europe/Amsterdam", "timezone") from None
+    if not is_time_zone(name):
+        raise invalid("timezone must be an IANA name such as Europe/Amsterdam", "timezone")
     return name
 
 
@@ -97,6 +95,23 @@ async def create_depot(
     ref = check_ref(external_ref)
     await ensure_ref_free(session, Depot, tenant_id, ref)
     depot = Depot(tenant_id=tenant_id, name=name.strip(), lat=lat, lon=lon, address=address, timezone=_check_timezone(timezone), external_ref=ref)
+    session.add(depot)
+    await session.flush()
+    return depot
+
+
+MAX_COST_CENTS = 1_000_000
+
+
+async def set_depot_costs(
+    *, session: AsyncSession, depot: Depot, per_km_cents: int | None, per_hour_cents: int | None, per_failed_attempt_cents: int | None,
+) -> Depot:
+    """The depot's cost model (None: the tenant's figure, or travel time for planning); all or nothing."""
+    figures = {"costPerKmCents": per_km_cents, "costPerHourCents": per_hour_cents, "costPerFailedAttemptCents": per_failed_attempt_cents}
+    for field_name, value in figures.items():
+        if value is not None and not 0 <= value <= MAX_COST_CENTS:
+            raise invalid(f"{field_name} is 0 to {MAX_COST_CENTS:,} cents", field_name)
+    depot.cost_per_km_cents, depot.cost_per_hour_cents, depot.cost_per_failed_attempt_cents = per_km_cents, per_hour_cents, per_failed_attempt_cents
     session.add(depot)
     await session.flush()
     return depot

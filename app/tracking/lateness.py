@@ -1,32 +1,17 @@
 """Running late: which stops will miss their windows, with hysteresis so a wobbling ETA does not flap."""
 from datetime import datetime, timedelta
 
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from app.delivery_exceptions.models import DeliveryException, ExceptionKind
 from app.events import StopsRunningLate
 from app.routes.models import Route, Stop
 from app.runtime import UnitOfWork
-from app.tracking.eta import LiveEta
-from app.tracking.models import StopLiveState
+from app.tracking.eta import LiveEta, StopLive
 from app.tracking.system_reports import open_system_exception
 
 RUNNING_LATE = "RUNNING_LATE"
 
 
-async def live_states(*, session: AsyncSession, route: Route, stop_ids: list[int]) -> dict[int, StopLiveState]:
-    """Each stop's live state, created when missing."""
-    rows = await session.exec(select(StopLiveState).where(col(StopLiveState.stop_id).in_(stop_ids))) if stop_ids else []
-    states = {row.stop_id: row for row in rows}
-    for stop_id in stop_ids:
-        if stop_id not in states:
-            states[stop_id] = StopLiveState(stop_id=stop_id, tenant_id=route.tenant_id, route_id=route.id)
-            session.add(states[stop_id])
-    return states
-
-
-def update_lateness(*, etas: list[LiveEta], states: dict[int, StopLiveState], now: datetime, margin: timedelta, clear: timedelta) -> list[int]:
+def update_lateness(*, etas: list[LiveEta], states: dict[int, StopLive], now: datetime, margin: timedelta, clear: timedelta) -> list[int]:
     """Mark stops late when the ETA passes window end minus the margin; clear only well inside the window.
 
     Returns the stops that are late and whose lateness nobody has acted on yet.
@@ -43,7 +28,7 @@ def update_lateness(*, etas: list[LiveEta], states: dict[int, StopLiveState], no
     return unhandled
 
 
-def remember_eta_30(*, etas: list[LiveEta], states: dict[int, StopLiveState], now: datetime) -> None:
+def remember_eta_30(*, etas: list[LiveEta], states: dict[int, StopLive], now: datetime) -> None:
     """Keep the ETA given when arrival was first 30 minutes or less away: the one ETA accuracy is measured on."""
     for item in etas:
         state = states[item.stop.id]
@@ -51,7 +36,7 @@ def remember_eta_30(*, etas: list[LiveEta], states: dict[int, StopLiveState], no
             state.eta_30, state.eta_30_at = item.eta, now
 
 
-async def act_on_lateness(uow: UnitOfWork, *, route: Route, etas: list[LiveEta], states: dict[int, StopLiveState], late_ids: list[int]) -> None:
+async def act_on_lateness(uow: UnitOfWork, *, route: Route, etas: list[LiveEta], states: dict[int, StopLive], late_ids: list[int]) -> None:
     """One late stop: its exception now. Several: one replan proposal first (StopsRunningLate)."""
     if not late_ids:
         return
@@ -62,7 +47,8 @@ async def act_on_lateness(uow: UnitOfWork, *, route: Route, etas: list[LiveEta],
         return
     by_id = {item.stop.id: item for item in etas}
     for stop_id in late_ids:
-        await open_running_late(uow, route=route, stop=by_id[stop_id].stop, eta=by_id[stop_id].eta)
+        stop = await uow.session.get(Stop, stop_id)
+        await open_running_late(uow, route=route, stop=stop, eta=by_id[stop_id].eta)
 
 
 async def open_running_late(uow: UnitOfWork, *, route: Route, stop: Stop, eta: datetime | None) -> DeliveryException | None:

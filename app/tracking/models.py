@@ -50,6 +50,8 @@ class RouteLiveState(SQLModel, table=True):
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
     computed_at: datetime = Field(sa_type=UTCDateTime)
     stops_done: int = Field(default=0, ge=0, description="stops no longer pending at the last computation")
+    fix_lat: float | None = Field(default=None, description="the fix the last computation started from")
+    fix_lon: float | None = None
 
 
 class StopLiveState(SQLModel, table=True):

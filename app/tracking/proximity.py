@@ -4,8 +4,7 @@ from datetime import datetime, timedelta
 from app.events import StopApproaching
 from app.routes.models import Route
 from app.runtime import UnitOfWork
-from app.tracking.eta import LiveEta
-from app.tracking.models import StopLiveState
+from app.tracking.eta import LiveEta, StopLive
 
 
 def approaching(*, etas: list[LiveEta], now: datetime, radius_m: float, within: timedelta) -> list[LiveEta]:
@@ -13,7 +12,7 @@ def approaching(*, etas: list[LiveEta], now: datetime, radius_m: float, within: 
     return [item for item in etas if item.distance_m <= radius_m or item.arrival - now <= within]
 
 
-async def announce_approaches(uow: UnitOfWork, *, route: Route, etas: list[LiveEta], states: dict[int, StopLiveState], now: datetime) -> list[int]:
+async def announce_approaches(uow: UnitOfWork, *, route: Route, etas: list[LiveEta], states: dict[int, StopLive], now: datetime) -> list[int]:
     """Emit StopApproaching for each newly approached stop; a stop is approached once."""
     near = approaching(
         etas=etas, now=now, radius_m=uow.settings.proximity_radius_m, within=timedelta(minutes=uow.settings.proximity_eta_minutes),
@@ -24,7 +23,6 @@ async def announce_approaches(uow: UnitOfWork, *, route: Route, etas: list[LiveE
         if state.approached_at is not None or route.driver_id is None:
             continue
         state.approached_at = now
-        uow.session.add(state)
         await uow.emit(StopApproaching(
             tenant_id=route.tenant_id, stop_id=item.stop.id, route_id=route.id, driver_id=route.driver_id, eta=item.eta.isoformat(),
         ))

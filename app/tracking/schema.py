@@ -39,16 +39,16 @@ class ReportPositionsPayload:
 
 @strawberry.type
 class TrackingQuery:
-    @strawberry.field(permission_classes=[IsStaffOrIntegrator, RequiresScope(scopes.POSITIONS_READ)], description="Last known position of each driver of a depot today.")
+    @strawberry.field(permission_classes=[IsStaffOrIntegrator, RequiresScope(scopes.POSITIONS_READ)], description="Last known position of each driver of a depot today, with the next stop and its planned and live ETA.")
     async def driver_positions(self, info: Info, depot_id: strawberry.ID) -> list[DriverPositionType]:
         depot = await info.context.loaders.depot.load(parse_id(depot_id, "depot", "depotId"))
         if depot is None or not may_see_depot(info.context.viewer, depot.id):
             return []
         local_day = info.context.runtime.clock.now().astimezone(ZoneInfo(depot.timezone))
-        rows = await service.last_positions_for_depot(
-            session=info.context.session, tenant_id=info.context.viewer.tenant_id, depot_id=depot.id, day=local_day
-        )
-        return [DriverPositionType.from_row(r) for r in rows]
+        session, tenant_id = info.context.session, info.context.viewer.tenant_id
+        rows = await service.last_positions_for_depot(session=session, tenant_id=tenant_id, depot_id=depot.id, day=local_day)
+        ahead = await service.next_stops(session=session, tenant_id=tenant_id, depot_id=depot.id, day=local_day, driver_ids=[r.driver_id for r in rows])
+        return [DriverPositionType.from_row(r, ahead.get(r.driver_id)) for r in rows]
 
     @strawberry.field(permission_classes=[IsStaff], description="Replans offered because the route runs late, newest first.")
     async def late_route_proposals(self, info: Info, route_id: strawberry.ID) -> list[LateRouteProposalType]:

@@ -5,12 +5,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+import sqlalchemy as sa
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.clock import current_time
 from app.errors import invalid
-from app.routes.models import Route, RouteStatus
+from app.routes.models import Route, RouteStatus, Stop, StopStatus
 from app.tenants.models import Depot, Role, User, UserDepot
 from app.tracking.models import DriverLastPosition, DriverPosition, LateRouteProposal
 
@@ -90,6 +91,40 @@ async def last_positions_for_depot(*, session: AsyncSession, tenant_id: int, dep
         .order_by(col(DriverLastPosition.driver_id))
     )
     return list((await session.exec(query)).all())
+
+
+@dataclass(frozen=True)
+class NextStop:
+    """The next pending stop of the route a driver is driving, with its planned and live ETA (for the live map)."""
+
+    route_id: int
+    stop_id: int
+    sequence: int
+    planned_eta: datetime | None
+    live_eta: datetime | None
+    live_eta_at: datetime | None
+    window_end: datetime
+
+
+async def next_stops(*, session: AsyncSession, tenant_id: int, depot_id: int, day: datetime, driver_ids: list[int]) -> dict[int, NextStop]:
+    """Each driver's next stop on the depot's route they drive that day (in progress first), in one query."""
+    if not driver_ids:
+        return {}
+    first_pending = (
+        select(sa.func.min(Stop.sequence)).where(Stop.route_id == Route.id, Stop.status == StopStatus.PENDING)
+        .correlate(Route).scalar_subquery()
+    )
+    rows = await session.exec(
+        select(Route.driver_id, Route.id, Stop.id, Stop.sequence, Stop.planned_eta, Stop.live_eta, Stop.live_eta_at, Stop.window_end)
+        .join(Stop, sa.and_(Stop.route_id == Route.id, Stop.status == StopStatus.PENDING, Stop.sequence == first_pending))
+        .where(Route.tenant_id == tenant_id, Route.depot_id == depot_id, Route.service_date == day.date())
+        .where(col(Route.status).in_([RouteStatus.IN_PROGRESS, RouteStatus.PLANNED]), col(Route.driver_id).in_(driver_ids))
+        .order_by(col(Route.status), col(Route.id), col(Stop.id))
+    )
+    found: dict[int, NextStop] = {}
+    for driver_id, *values in rows.all():
+        found.setdefault(driver_id, NextStop(*values))
+    return found
 
 
 async def driving_route_id(*, session: AsyncSession, tenant_id: int, driver_id: int) -> int | None:

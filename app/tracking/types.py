@@ -4,9 +4,28 @@ from datetime import datetime
 import strawberry
 
 from app.tracking.models import DriverLastPosition, LateRouteProposal
+from app.tracking.service import NextStop
 
 
-@strawberry.type(name="DriverPosition", description="A driver's last known GPS fix.")
+@strawberry.type(name="DriverNextStop", description="The next pending stop of the route the driver is driving, with its ETAs.")
+class DriverNextStopType:
+    route_id: strawberry.ID
+    stop_id: strawberry.ID
+    sequence: int = strawberry.field(description="The stop's place in the route's current order.")
+    planned_eta: datetime | None = strawberry.field(description="When service starts according to the route's plan.")
+    live_eta: datetime | None = strawberry.field(description="When service starts according to the driver's last GPS fix; null before the first update.")
+    live_eta_at: datetime | None = strawberry.field(description="When liveEta was computed.")
+    window_end: datetime = strawberry.field(description="The end of the stop's time window.")
+
+    @classmethod
+    def from_next(cls, stop: NextStop) -> "DriverNextStopType":
+        return cls(
+            route_id=strawberry.ID(str(stop.route_id)), stop_id=strawberry.ID(str(stop.stop_id)), sequence=stop.sequence,
+            planned_eta=stop.planned_eta, live_eta=stop.live_eta, live_eta_at=stop.live_eta_at, window_end=stop.window_end,
+        )
+
+
+@strawberry.type(name="DriverPosition", description="A driver's last known GPS fix, and where the driver goes next.")
 class DriverPositionType:
     driver_id: strawberry.ID
     recorded_at: datetime
@@ -15,12 +34,16 @@ class DriverPositionType:
     accuracy_m: float | None
     speed_mps: float | None
     heading_deg: float | None
+    next_stop: DriverNextStopType | None = strawberry.field(
+        default=None, description="The next stop of the depot's route the driver drives today; null when none is pending.",
+    )
 
     @classmethod
-    def from_row(cls, row: DriverLastPosition) -> "DriverPositionType":
+    def from_row(cls, row: DriverLastPosition, next_stop: NextStop | None = None) -> "DriverPositionType":
         return cls(
             driver_id=strawberry.ID(str(row.driver_id)), recorded_at=row.recorded_at, lat=row.lat, lon=row.lon,
             accuracy_m=row.accuracy_m, speed_mps=row.speed_mps, heading_deg=row.heading_deg,
+            next_stop=DriverNextStopType.from_next(next_stop) if next_stop else None,
         )
 
 

@@ -1,6 +1,6 @@
 """The first-party documents, replayed against the seeded demo tenant, with flat SQL counts."""
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,9 +13,9 @@ from app.delivery_exceptions.models import DeliveryException
 from app.routes.models import Route, Stop, StopStatus
 from app.runtime import unit_of_work
 from app.seed import seed_demo
-from app.tenants.models import Role, User
+from app.tenants.models import Depot, Role, User
 from tests.conftest import client_for
-from tests.factories import gql
+from tests.factories import Factory, gql
 
 ROOT = Path(__file__).resolve().parents[2] / "graphql"
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -32,9 +32,21 @@ def clocked(request, runtime):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
+def factory(clocked):  # noqa: ANN001, ANN201
+    """Rows made on the clocked runtime's day, so the frozen hours never depend on today's date."""
+    return Factory(clocked)
+
+
+@pytest.fixture
 async def client(clocked):  # noqa: ANN001, ANN201
     async with client_for(clocked) as http:
         yield http
+
+
+@pytest.fixture
+def factory(clocked):  # noqa: ANN001, ANN201
+    """Rows dated by the same clock as the requests: a route of the frozen day, not of the day the suite runs."""
+    return Factory(clocked)
 
 
 def document(name: str) -> str:
@@ -89,17 +101,19 @@ async def _my_route_statements(client, factory, count_statements, stops: int) ->
     fleet = await factory.fleet(stops=stops)
     token = factory.token(fleet.driver)
     count_statements.count, count_statements.active = 0, True
-    result = await gql(client, document("MyRoute"), token=token)
+    result = await gql(client, document("MyRoute"), {"date": fleet.route.service_date.isoformat()}, token=token)
     count_statements.active = False
     assert len(result["data"]["myRoute"]["stops"]) == stops
     return count_statements.count
 
 
-async def test_my_route_sql_count_does_not_grow_with_stops(client, factory, count_statements):
+async def test_my_route_sql_count_does_not_grow_with_stops(client, clocked, count_statements):
+    # the routes are built on the served clock's day: under a frozen hour the system's date may be another day
+    factory = Factory(clocked)
     small = await _my_route_statements(client, factory, count_statements, 5)
     large = await _my_route_statements(client, factory, count_statements, 100)
     assert small == large
-    assert small <= 10, small
+    assert small == 5, small  # the principal, route + depot + vehicle, stops + customers, parcels, open exceptions
 
 
 async def test_replanning_and_analytics_documents_run_against_the_demo_tenant(client, factory, clocked):
@@ -122,3 +136,63 @@ async def test_replanning_and_analytics_documents_run_against_the_demo_tenant(cl
     assert replan["data"]["replanRoute"]["errors"] == [] and replan["data"]["replanRoute"]["route"]["version"] == route.version + 1
     assert dashboard["data"]["analytics"]["kpis"]["current"]["exceptions"] == 6  # the demo's open exceptions
     assert all(len(area["boundary"]) == 6 for area in dashboard["data"]["analytics"]["areas"])  # hexagons the console draws
+
+
+async def test_customer_history_documents_run_against_the_demo_tenant(client, factory, clocked):
+    # given the demo data, an open exception and its customer
+    users, _, _, open_exc = await seeded(clocked)
+    dispatcher, integrator = factory.token(users[Role.DISPATCHER]), factory.token(users[Role.INTEGRATOR], scopes=frozenset({"customers:read"}))
+    async with clocked.sessionmaker() as session:
+        customer_id = (await session.get(Stop, open_exc.stop_id)).customer_id
+
+    # when the dispatcher notes a call and opens the history, and the CRM pulls it with customers:read
+    call = await gql(client, document("RecordCustomerCall"), {"input": {"customerId": str(customer_id), "exceptionId": str(open_exc.id),
+                                                                       "outcome": "VOICEMAIL", "note": "left a message"}}, token=dispatcher)
+    history = await gql(client, document("CustomerCommunications"), {"id": str(customer_id), "first": 10}, token=dispatcher)
+    pulled = await gql(client, document("CustomerCommunications"), {"id": str(customer_id)}, token=integrator)
+
+    # then both answer without errors, the call note first
+    for result in (call, history, pulled):
+        assert "errors" not in result, result
+    assert call["data"]["recordCustomerCall"]["errors"] == []
+    edges = history["data"]["customer"]["communications"]["edges"]
+    assert edges[0]["node"]["kind"] == "CALL_NOTE" and edges[0]["node"]["call"]["note"] == "left a message"
+    assert pulled["data"]["customer"]["communications"]["edges"][0]["node"]["id"] == edges[0]["node"]["id"]
+
+
+@pytest.mark.usefixtures("solver_pool")
+async def test_day_plan_documents_run_against_the_demo_tenant(client, factory, clocked, count_statements):
+    # given the demo tenant, and 12 stops imported without a route for the day after tomorrow at its depot
+    users, route, _, _ = await seeded(clocked)
+    async with unit_of_work(clocked) as uow:
+        depot = await uow.session.get(Depot, route.depot_id)
+        depot.external_ref = "demo-depot"
+        uow.session.add(depot)
+    day = (clocked.clock.now().astimezone(AMSTERDAM) + timedelta(days=2)).date()
+    opens = datetime.combine(day, time(10), AMSTERDAM)
+    stops = [
+        {"externalRef": f"day-{i}", "address": f"Damrak {i}", "lat": 52.37 + i / 1000, "lon": 4.89 + i / 2000,
+         "timeWindow": {"start": opens.isoformat(), "end": (opens + timedelta(hours=4)).isoformat()},
+         "customer": {"externalRef": f"day-c-{i}", "name": f"Day {i}", "phone": "+31612345678"}, "parcels": [{"barcode": f"DAY-{i}"}]}
+        for i in range(12)
+    ]
+    imported = await gql(client, document("ImportRoutePlan"), {"input": {"serviceDate": day.isoformat(), "depotRef": "demo-depot", "routes": [],
+                                                                         "unassignedStops": stops}}, token=factory.token(users[Role.INTEGRATOR]))
+    supervisor = factory.token(users[Role.SUPERVISOR])
+    variables = {"input": {"depotId": str(route.depot_id), "serviceDate": day.isoformat()}}
+
+    # when the supervisor previews the day plan, then plans the day, as the SPA sends them
+    preview = await gql(client, document("PreviewPlanRoutes"), variables, token=supervisor)
+    count_statements.active = True
+    planned = await gql(client, document("PlanRoutes"), variables, token=supervisor)
+    count_statements.active = False
+
+    # then both answer without an error, every stop is on a new route at version 1, within a flat SQL budget
+    assert imported["data"]["importRoutePlan"]["summary"]["stopsUnassigned"] == 12
+    for result in (preview, planned):
+        assert "errors" not in result, result
+        assert next(iter(result["data"].values()))["errors"] == []
+    routes = planned["data"]["planRoutes"]["routes"]
+    assert routes and all(r["version"] == 1 for r in routes) and planned["data"]["planRoutes"]["unassigned"] == []
+    assert sum(len(r["stops"]) for r in routes) == 12
+    assert count_statements.count <= 40, count_statements.count  # per route, not per stop

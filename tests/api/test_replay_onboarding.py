@@ -40,9 +40,12 @@ async def test_import_and_vehicle_documents_run_against_the_demo_tenant(client, 
     count_statements.active = False
     vehicle = await gql(client, (ROOT / "CreateVehicle.graphql").read_text(),
                         {"input": {"depotRef": "demo-depot", "externalRef": "replay-van", "label": "Replay van"}}, token=supervisor)
+    costs = await gql(client, (ROOT / "SetDepotCostModel.graphql").read_text(),
+                      {"input": {"depotRef": "demo-depot", "costPerKmCents": 35, "costPerHourCents": 2800}}, token=supervisor)
 
     # then both succeed, and the 25-stop import stays within a budget that does not depend on the stop count
     assert "errors" not in imported and imported["data"]["importRoutePlan"]["errors"] == []
     assert imported["data"]["importRoutePlan"]["summary"]["stopsCreated"] == 25
     assert vehicle["data"]["createVehicle"]["errors"] == []
+    assert costs["data"]["setDepotCostModel"]["errors"] == [] and costs["data"]["setDepotCostModel"]["depot"]["costModel"]["perKmCents"] == 35
     assert count_statements.count <= 20, count_statements.count

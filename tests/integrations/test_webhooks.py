@@ -11,7 +11,7 @@ from app.clock import FrozenClock
 from app.integrations.dispatcher import WebhookDispatcher
 from app.integrations.outbox import record_once
 from app.integrations.models import IntegrationEvent
-from app.integrations.webhook_models import WebhookDelivery
+from app.integrations.webhook_models import WebhookDelivery, WebhookEndpoint
 from app.outreach.models import Notification
 from app.runtime import unit_of_work
 from app.tenants.models import User
@@ -252,3 +252,20 @@ async def test_private_addresses_are_refused_unless_allowed(client, factory):
 
     assert [r["errors"][0]["field"] for r in (loopback, private, unknown)] == ["url", "url", "eventTypes"]
     assert no_scope["errors"][0]["extensions"]["missingScope"] == "webhooks:manage"
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "https://[wms.example/x", "https://wms.example:99999/x", "https://wms.example:port/x"])
+async def test_a_malformed_url_is_refused_not_an_internal_error(client, factory, runtime, url):
+    # given a supervisor (found probing the shapes the schema fuzzer draws: urlsplit raises on an unclosed bracket, .port on a bad port)
+    fleet = await factory.fleet(stops=0)
+    token = factory.token(fleet.supervisor)
+
+    # when they register a receiver whose URL cannot be parsed
+    result = await gql(client, CREATE, {"input": {"url": url}}, token=token)
+
+    # then it is a typed refusal naming the url, and no endpoint was stored
+    assert result.get("errors") is None, result
+    [error] = result["data"]["createWebhookEndpoint"]["errors"]
+    assert (error["code"], error["field"]) == ("INVALID_INPUT", "url")
+    async with runtime.sessionmaker() as session:
+        assert (await session.exec(select(WebhookEndpoint))).all() == []

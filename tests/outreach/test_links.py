@@ -1,11 +1,15 @@
 """Self-service links: the page and the customer-app mutation; expired, tampered and reused tokens change nothing."""
+from datetime import UTC, datetime, timedelta
+
 import jwt
 import pytest
 from pydantic import ValidationError
 from sqlmodel import select
 
+from app.clock import FrozenClock, writing_with
 from app.config import Settings
-from app.outreach.links import LINK_PATH, issue_link_token
+from app.errors import DomainError
+from app.outreach.links import LINK_PATH, issue_link_token, read_link_token
 from app.outreach.models import CustomerResponse
 from tests.factories import gql
 from tests.outreach.conftest import report
@@ -136,3 +140,21 @@ async def test_access_instructions_from_the_link_go_into_the_vault_not_the_timel
 
     assert open_secrets(vault_for(outreach_runtime.settings), profile.secrets_sealed, tenant_id=fleet.tenant.id).instructions.get_secret_value() == secret
     assert all(secret not in str(e.payload) for e in events)
+
+
+def test_a_link_expires_on_the_clock_that_signed_it_not_the_wall_clock():
+    # given a link signed on a clock years away from today's date
+    settings = Settings()
+    clock = FrozenClock(datetime(2031, 6, 1, 9, 0, tzinfo=UTC))
+    with writing_with(clock):
+        token = issue_link_token(settings, tenant_id=1, stop_id=2, ttl_seconds=3600)
+
+        # when it is read on the same clock within its lifetime, and again once the clock has passed its expiry
+        fresh = read_link_token(settings, token)
+        clock.advance(timedelta(hours=1))
+        with pytest.raises(DomainError) as expired:
+            read_link_token(settings, token)
+
+    # then the first read gives its claims and the second is LINK_EXPIRED (pyjwt alone would call it valid until 2031)
+    assert (fresh.tenant_id, fresh.stop_id) == (1, 2)
+    assert expired.value.code.value == "LINK_EXPIRED"

@@ -8,7 +8,7 @@ from app.outreach.flows import enqueue_sms
 from app.outreach.models import (
     CustomerResponse,
     NotificationStatus,
-    OptOut,
+    ConsentRecord,
     ResponseOption,
 )
 from app.runtime import unit_of_work
@@ -51,7 +51,7 @@ async def test_unsigned_and_wrongly_signed_webhooks_get_403_and_change_nothing(h
     # then every one is refused and nothing was recorded
     assert [r.status_code for r in (unsigned, wrong, other, stop, status)] == [403] * 5
     assert await _rows(outreach_runtime, CustomerResponse) == []
-    assert await _rows(outreach_runtime, OptOut) == []
+    assert await _rows(outreach_runtime, ConsentRecord) == []
 
 
 async def test_status_callback_records_delivery_and_carrier_failure(http, factory, worker, outreach_runtime):

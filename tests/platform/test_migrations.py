@@ -47,3 +47,48 @@ async def test_upgrade_matches_models_and_downgrade_removes_everything(empty_dat
             assert await connection.run_sync(_tables) == set()
     finally:
         await engine.dispose()
+
+
+async def test_opt_outs_become_revoked_consent_records_and_come_back_on_downgrade(empty_database):
+    # given a database at the revision before consent records, with a STOP and a carrier opt-out
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, text
+
+    from app.tenants.models import Tenant
+
+    await asyncio.to_thread(migrate.upgrade, empty_database, "integrations_0008")
+    engine = create_engine(empty_database)
+    at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(insert(Tenant.__table__).values(slug="m", name="M", created_at=at))
+            await connection.execute(text(
+                "INSERT INTO opt_out (tenant_id, phone, keyword, opted_out_at) VALUES "
+                "(1, '+31612340001', 'STOP', :at), (1, '+31612340002', 'CARRIER', :at)"), {"at": at})
+
+        # when the migrations run to head
+        await asyncio.to_thread(migrate.upgrade, empty_database)
+
+        # then each opt-out is a REVOKED SMS consent from its source, captured when it was sent
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text(
+                "SELECT phone, channel, status, source, keyword FROM consent_record ORDER BY phone"))).all()
+        assert [tuple(r) for r in rows] == [
+            ("+31612340001", "SMS", "REVOKED", "SMS_KEYWORD", "STOP"), ("+31612340002", "SMS", "REVOKED", "CARRIER", "CARRIER"),
+        ]
+
+        # when a START is recorded for the first number and the migration is undone
+        async with engine.begin() as connection:
+            await connection.execute(text(
+                "INSERT INTO consent_record (tenant_id, phone, channel, status, source, keyword, captured_at, recorded_at) "
+                "VALUES (1, '+31612340001', 'SMS', 'GRANTED', 'SMS_KEYWORD', 'START', :later, :later)"),
+                {"later": datetime(2026, 12, 1, tzinfo=UTC)})
+        await asyncio.to_thread(migrate.downgrade, empty_database, "integrations_0008")
+
+        # then only the number still opted out is in opt_out again
+        async with engine.connect() as connection:
+            phones = (await connection.execute(text("SELECT phone, keyword FROM opt_out"))).all()
+        assert [tuple(p) for p in phones] == [("+31612340002", "CARRIER")]
+    finally:
+        await engine.dispose()

@@ -31,6 +31,11 @@ class ApiProcess:
     def ws_url(self) -> str:
         return self.url.replace("http", "ws", 1) + "/graphql"
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far (Linux)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_bytes(self) -> int:
         """Resident memory of the process (Linux)."""
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -40,8 +45,11 @@ class ApiProcess:
 
 
 @contextmanager
-def api_processes(count: int, *, database_url: str, broadcast_url: str, prefix: str, extra_env: dict[str, str] | None = None) -> Iterator[list[ApiProcess]]:
-    """Start `count` uvicorn processes of the app; yields them once /healthz answers on each."""
+def api_processes(
+    count: int, *, database_url: str, broadcast_url: str, prefix: str, extra_env: dict[str, str] | None = None,
+    root: Path = ROOT, app: str = "app.main:create_app",
+) -> Iterator[list[ApiProcess]]:
+    """Start `count` uvicorn processes of the app (from `root`: another checkout's code); yields them once /healthz answers."""
     env = {
         **os.environ, "DETOUR_DATABASE_URL": database_url, "DETOUR_BROADCAST_URL": broadcast_url,
         "DETOUR_BROADCAST_CHANNEL_PREFIX": prefix, "DETOUR_RUN_WORKER_IN_PROCESS": "false", "DETOUR_LOG_LEVEL": "WARNING",
@@ -51,11 +59,12 @@ def api_processes(count: int, *, database_url: str, broadcast_url: str, prefix: 
     try:
         for _ in range(count):
             port = free_port()
-            log = tempfile.TemporaryFile()
+            logs_dir = os.environ.get("DETOUR_BENCH_SERVER_LOGS")  # keep each server's output there (a bench run that failed)
+            log = open(f"{logs_dir}/server-{port}.log", "w+b") if logs_dir else tempfile.TemporaryFile()  # noqa: SIM115
             logs.append(log)
             processes.append(subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port), "--ws-max-queue", "64"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port), "--ws-max-queue", "64"],
+                cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
             ))
             urls.append(f"http://127.0.0.1:{port}")
         for url, process, log in zip(urls, processes, logs, strict=True):
@@ -74,7 +83,7 @@ def api_processes(count: int, *, database_url: str, broadcast_url: str, prefix: 
 
 
 def _wait_healthy(url: str, process: subprocess.Popen, log) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a loaded CI machine starts uvicorn slowly
     while time.monotonic() < deadline:
         if process.poll() is not None:
             log.seek(0)

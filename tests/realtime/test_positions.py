@@ -1,14 +1,16 @@
 """The live map: the current positions first, then newer fixes, at most one per driver per interval."""
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.clock import current_time as utcnow
+from app.clock import FrozenClock, current_time as utcnow
 from app.main import create_app
 from app.bootstrap import running
 from app.tenants.models import Role, User
 from app.tracking.flows import report_positions
 from app.tracking.service import Fix
+from tests.factories import Factory
 from tests.realtime.asgi_socket import AsgiSocket
 from tests.realtime.conftest import principal_of, until
 
@@ -50,3 +52,27 @@ async def test_positions_are_throttled_per_driver(slow_map_runtime, factory):
     assert (update["driverId"], update["lat"]) == (str(second.id), 52.40)
     assert socket.from_app.empty()
     await socket.close()
+
+
+MAP_WITH_ETA = "subscription Map($depotId: ID!) { driverPositions(depotId: $depotId) { driverId nextStop { stopId liveEta } } }"
+
+
+async def test_the_map_hears_the_live_eta_computed_after_the_fix(settings, factory):
+    # given a frozen clock, a driver on a route, and a dispatcher watching the depot's map
+    async with running(settings.model_copy(update={"realtime_position_interval_seconds": 0})) as started:
+        runtime = replace(started, clock=FrozenClock(datetime(2026, 12, 1, 9, 0, tzinfo=UTC)))
+        fleet = await Factory(runtime).fleet(stops=2)
+        socket = AsgiSocket(create_app(runtime=runtime))
+        await socket.init({"token": factory.token(fleet.dispatcher)})
+        await socket.subscribe("m", MAP_WITH_ETA, {"depotId": str(fleet.depot.id)})
+        await until(lambda: bool(runtime.bus._listeners.get(f"detour.t{fleet.tenant.id}.positions")))  # noqa: SLF001
+
+        # when the driver reports (the live ETAs are computed after the fix is stored and announced)
+        await report_positions(runtime, principal_of(fleet.driver), [Fix(recorded_at=runtime.clock.now(), lat=52.36, lon=4.88)])
+
+        # then the map gets the driver with the first stop's live ETA, without another fix
+        shown = (await socket.next_payload("m"))["payload"]["data"]["driverPositions"]
+        while shown["nextStop"]["liveEta"] is None:
+            shown = (await socket.next_payload("m"))["payload"]["data"]["driverPositions"]
+        assert shown["driverId"] == str(fleet.driver.id) and shown["nextStop"]["stopId"] == str(fleet.stops[0].id)
+        await socket.close()

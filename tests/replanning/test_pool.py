@@ -60,12 +60,13 @@ async def test_event_loop_keeps_ticking_while_a_solve_runs(pool):
     elapsed = time.perf_counter() - started
     longest_gap = await ticker.stop()
 
-    # then: the solve took a while, and the loop never stalled meanwhile
+    # then: the solve took a while, and the loop never stalled meanwhile (a solve on the loop would stall it for the
+    # whole solve; the bounds are relative to it so a loaded machine's scheduling hiccups do not fail the test)
     assert elapsed > 0.3
     assert len(plan.routes) + len(plan.unassigned) > 0
     assert {s.job_id for r in plan.routes for s in r.steps} | {u.job_id for u in plan.unassigned} == set(range(1, 101))
-    assert longest_gap < 0.1
-    assert len(ticker.ticks) > elapsed / 0.01 * 0.5
+    assert longest_gap < elapsed / 2
+    assert len(ticker.ticks) > elapsed / 0.01 * 0.2
 
 
 async def test_solve_past_its_time_limit_raises_without_blocking_and_the_pool_recovers(pool):
@@ -80,8 +81,8 @@ async def test_solve_past_its_time_limit_raises_without_blocking_and_the_pool_re
     longest_gap = await ticker.stop()
 
     # then: it gave up on time, the loop kept running, and the next solve works
-    assert 0.2 <= waited < 0.6
-    assert longest_gap < 0.1
+    assert 0.2 <= waited < 2.0
+    assert longest_gap < waited * 0.75  # a solve on the loop would stall it for about all of the wait
     small = busy_problem(jobs=5)
     plan = await pool.solve(small, timeout_s=30)
     assert sum(len(route.steps) for route in plan.routes) + len(plan.unassigned) == 5

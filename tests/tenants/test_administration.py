@@ -69,3 +69,19 @@ async def test_supervisors_cannot_create_admins_and_dispatchers_cannot_administe
     # then both are refused
     assert by_supervisor["data"]["createUser"]["errors"][0]["code"] == "FORBIDDEN"
     assert by_dispatcher["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_time_zone_name_too_long_for_the_file_system_is_refused(client, factory, runtime):
+    # given an admin (found probing the shapes the schema fuzzer draws: zoneinfo raises OSError, not ZoneInfoNotFoundError, on such a name)
+    fleet = await factory.fleet(stops=0)
+    async with runtime.sessionmaker() as session:
+        admin = (await session.exec(select(User).where(User.tenant_id == fleet.tenant.id, User.role == Role.ADMIN))).one()
+
+    # when they create a depot whose timezone is 5,000 characters long
+    result = await gql(client, CREATE_DEPOT, {"input": {"externalRef": "hub-long", "name": "Hub", "lat": 52.1, "lon": 5.1, "timezone": "x" * 5000}},
+                       token=factory.token(admin))
+
+    # then it is refused as a bad timezone and no depot was made
+    assert result.get("errors") is None, result
+    assert result["data"]["createDepot"]["errors"] == [{"code": "INVALID_INPUT", "field": "timezone", "message": "timezone must be an IANA name such as Europe/Amsterdam"}]
+    assert (await gql(client, "{ depotByRef(externalRef: \"hub-long\") { id } }", token=factory.token(admin)))["data"]["depotByRef"] is None

@@ -8,11 +8,11 @@ from app.clock import FrozenClock
 from app.delivery_exceptions.models import DeliveryException
 from app.realtime.models import RouteChangeKind, RouteEvent
 from app.routes.models import DeliveryAttempt, AttemptOutcome, Stop
-from app.tracking.eta import LiveEta
+from app.tracking.eta import LiveEta, RouteProgress, StopLive
 from app.tracking.flows import on_positions_reported
 from app.tracking.geofence import distance_beyond_radius
 from app.tracking.lateness import update_lateness
-from app.tracking.models import LateRouteProposal, StopLiveState
+from app.tracking.models import LateRouteProposal
 from app.tracking.service import Fix, store_fixes
 from tests.factories import Factory
 
@@ -27,7 +27,7 @@ def eta_at(stop: Stop, minutes_after_window_end: float) -> LiveEta:
 def test_a_late_stop_clears_only_well_inside_its_window():
     # given a stop and its live state
     stop = Stop(id=1, tenant_id=1, route_id=1, sequence=1, customer_id=1, address="x", lat=0, lon=0, window_start=T0, window_end=T0 + timedelta(hours=1))
-    states = {1: StopLiveState(stop_id=1, tenant_id=1, route_id=1)}
+    states = {1: StopLive(stop_id=1, tenant_id=1, route_id=1)}
     rule = {"now": T0, "margin": timedelta(0), "clear": timedelta(minutes=10)}
 
     # when its ETA passes the window end, wobbles just inside it, then comes back well inside
@@ -40,6 +40,20 @@ def test_a_late_stop_clears_only_well_inside_its_window():
     assert late == [1]
     assert wobble == (True, [1])
     assert states[1].late is False and states[1].late_handled is True
+
+
+def test_a_driver_who_barely_moved_is_recomputed_only_after_the_max_interval():
+    # given ETAs computed at T0 from a fix, and the coalescing rule (30 s, 25 m, at most 120 s for a standing driver)
+    def progress(metres_east: float, stops_done: int = 0) -> RouteProgress:
+        return RouteProgress(T0, 0, stops_done, (52.37, 4.89 + metres_east / 67_960), T0, (52.37, 4.89))
+
+    rule = {"interval": timedelta(seconds=30), "min_move_m": 25, "max_interval": timedelta(seconds=120)}
+    at = lambda seconds: T0 + timedelta(seconds=seconds)  # noqa: E731
+
+    # then a 10 m move waits for the max interval, a 100 m move only for the interval, a completed stop for nothing
+    assert not progress(10).is_due(now=at(60), **rule) and progress(10).is_due(now=at(120), **rule)
+    assert not progress(100).is_due(now=at(10), **rule) and progress(100).is_due(now=at(40), **rule)
+    assert progress(0, stops_done=1).is_due(now=at(1), **rule)
 
 
 def test_the_geofence_counts_the_fix_accuracy():

@@ -1,5 +1,6 @@
 // An offline map drawn from the data itself (Web Mercator, SVG), with a scale bar; tiles only when a URL is configured.
 import { html, useMemo } from "./html.js";
+import { clock } from "./format.js";
 
 const TILE = 256;
 const STOP_COLOURS = { PENDING: "#475569", DELIVERED: "#15803d", FAILED: "#b91c1c", SKIPPED: "#7c3aed", RESCHEDULED: "#0369a1" };
@@ -54,7 +55,7 @@ function ScaleBar({ view }) {
 }
 
 /**
- * stops: [{id, lat, lon, status, label, exception, routeIndex}], drivers: [{driverId, lat, lon, name}],
+ * stops: [{id, lat, lon, status, label, exception, routeIndex}], drivers: [{driverId, lat, lon, name, nextStop}],
  * route: [{lat, lon}] (the selected route's line), hexagons: [{cell, boundary, value}].
  */
 export function MapView({ stops = [], drivers = [], route = [], hexagons = [], tileUrl, selectedStopId, onSelectStop, label = "Map", width = 640, height = 420 }) {
@@ -88,13 +89,23 @@ export function MapView({ stops = [], drivers = [], route = [], hexagons = [], t
         <path d="M0,-11 L8,7 L0,3 L-8,7 Z" fill="#1d4ed8" stroke="#fff" stroke-width="1.5"
           transform=${`rotate(${d.headingDeg || 0})`} />
         <text y="20" text-anchor="middle" font-size="11" font-weight="600" fill="#1e3a8a" paint-order="stroke" stroke="#fff" stroke-width="3">${d.name || "driver"}</text>
-        <title>${`${d.name || "Driver"} at ${new Date(d.recordedAt).toLocaleTimeString()}`}</title>
+        ${d.nextStop && html`<text class="eta" y="33" text-anchor="middle" font-size="10" fill=${nextLate(d.nextStop) ? "#b91c1c" : "#334155"}
+          paint-order="stroke" stroke="#fff" stroke-width="3" data-eta=${d.nextStop.stopId}>${nextLabel(d.nextStop)}</text>`}
+        <title>${`${d.name || "Driver"} at ${new Date(d.recordedAt).toLocaleTimeString()}${d.nextStop ? ` · ${nextLabel(d.nextStop)}` : ""}`}</title>
       </g>`;
     })}
     <${ScaleBar} view=${view} />
     <text x=${width - 6} y=${height - 6} text-anchor="end" font-size="10" fill="#475569">${tileUrl ? "tiles: configured server" : "drawn offline from the data"}</text>
   </svg>`;
 }
+
+/** "stop 3 · ETA 10:42 (plan 10:30)": the live ETA when the driver's fixes gave one, else the planned one. */
+function nextLabel(next) {
+  const planned = next.plannedEta ? ` (plan ${clock(next.plannedEta)})` : "";
+  return next.liveEta ? `stop ${next.sequence} · ETA ${clock(next.liveEta)}${planned}` : `stop ${next.sequence} · planned ${clock(next.plannedEta)}`;
+}
+
+const nextLate = (next) => Boolean(next.liveEta && next.windowEnd && new Date(next.liveEta) > new Date(next.windowEnd));
 
 function gridLines(view) {
   const step = TILE / 2;

@@ -242,28 +242,56 @@ async def areas(*, session: AsyncSession, scope: Scope, resolution: int, limit: 
 CHANNELS = {2: "SELF_SERVICE", 1: "STAFF_CONTACT", 0: "NO_CONTACT"}
 
 
-def contact_level() -> ColumnElement:
-    """How the customer was reached, read from the timeline: 2 they acted, 1 staff reached them, 0/NULL neither (README)."""
+def _contact_level_of_events() -> ColumnElement:
+    """max over an exception's events: 2 the customer acted, 1 staff reached them, else 0 (README)."""
     # the customer's own events only (answers by SMS or link, alternatives they proposed): the system's own messages
     # carry actorRole "system" (migration 0009_harden_actors gave the rows written before their roles)
     customer_acted = ExceptionEvent.actor_role == CUSTOMER_ROLE
     staff_reached = sa.and_(ExceptionEvent.actor_role.in_(STAFF_ROLES), ExceptionEvent.step == ResolutionStep.CUSTOMER_CONTACTED)
+    return sa.func.max(sa.case((customer_acted, 2), (staff_reached, 1), else_=0))
+
+
+def contact_level() -> ColumnElement:
+    """How the customer was reached, read from the timeline: 2 they acted, 1 staff reached them, 0/NULL neither (README)."""
     # one correlated scalar subquery (an index-only lookup per exception): planners may turn EXISTS into a hash of the
     # whole event table, which at fleet scale costs more than the lookups
-    return (
-        sa.select(sa.func.max(sa.case((customer_acted, 2), (staff_reached, 1), else_=0)))
-        .where(ExceptionEvent.exception_id == E.id).correlate(E).scalar_subquery()
-    )
+    return sa.select(_contact_level_of_events()).where(ExceptionEvent.exception_id == E.id).correlate(E).scalar_subquery()
 
 
 async def customer_preference(*, session: AsyncSession, scope: Scope) -> list[tuple[str, str | None, int, float | None]]:
     """(channel, outcome, exceptions, avg resolution seconds) — the outcome is None for unresolved ones."""
     dialect = await dialect_for(session=session, scope=scope)
+    if not dialect.is_postgres:
+        return await _customer_preference_per_exception(session=session, scope=scope, dialect=dialect)
+    # PostgreSQL: the period's exceptions hold a narrow range of ids, so their events are one range scan of the event
+    # index, aggregated per exception and hash-joined, instead of one index lookup per exception (82k at fleet scale)
+    period = _exceptions(
+        scope, E.id.label("id"), E.resolution_outcome.label("outcome"), dialect.seconds_between(E.reported_at, E.resolved_at).label("seconds"),
+    ).cte("period")
+    low, high = sa.select(sa.func.min(period.c.id)).scalar_subquery(), sa.select(sa.func.max(period.c.id)).scalar_subquery()
+    levels = (
+        sa.select(ExceptionEvent.exception_id.label("exception_id"), _contact_level_of_events().label("level"))
+        .where(ExceptionEvent.exception_id.between(low, high)).group_by(ExceptionEvent.exception_id).subquery("levels")
+    )
+    level = sa.func.coalesce(levels.c.level, 0).label("level")
+    query = (
+        sa.select(level, period.c.outcome, sa.func.count().label("n"), sa.func.avg(period.c.seconds).label("avg_seconds"))
+        .select_from(period.outerjoin(levels, levels.c.exception_id == period.c.id))
+        .group_by(level, period.c.outcome).order_by(level.desc(), period.c.outcome)
+    )
+    return _preference_rows((await session.exec(query)).all())
+
+
+async def _customer_preference_per_exception(*, session: AsyncSession, scope: Scope, dialect: Dialect) -> list[tuple[str, str | None, int, float | None]]:
+    """Each exception's contact level looked up on its own (SQLite, and the reference the PostgreSQL query is tested against)."""
     per_exception = _exceptions(
         scope, sa.func.coalesce(contact_level(), 0).label("level"), E.resolution_outcome.label("outcome"),
         dialect.seconds_between(E.reported_at, E.resolved_at).label("seconds"),
     ).subquery("per_exception")
     c = per_exception.c
     query = sa.select(c.level, c.outcome, sa.func.count().label("n"), sa.func.avg(c.seconds).label("avg_seconds")).group_by(c.level, c.outcome).order_by(c.level.desc(), c.outcome)
-    rows = (await session.exec(query)).all()
+    return _preference_rows((await session.exec(query)).all())
+
+
+def _preference_rows(rows: list) -> list[tuple[str, str | None, int, float | None]]:
     return [(CHANNELS[r.level], r.outcome, r.n, float(r.avg_seconds) if r.avg_seconds is not None else None) for r in rows]

@@ -2,6 +2,7 @@
 import asyncio
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -102,6 +103,9 @@ class TwilioSms:
     """SMS through the real twilio SDK; its sync client runs in a thread so the event loop never blocks."""
 
     name = "twilio"
+    # A whole outbox batch is at Twilio at once: its own threads (not the loop's default 2 + cores), as many as
+    # the SDK's requests session keeps connections for (urllib3's default pool of 10).
+    threads = 10
 
     def __init__(self, settings: Settings) -> None:
         quiet = logging.getLogger("app.outreach.twilio_http")
@@ -114,6 +118,7 @@ class TwilioSms:
         service_sid = settings.twilio_messaging_service_sid
         self.sender = {"messaging_service_sid": service_sid} if service_sid else {"from_": settings.twilio_from_number}
         self.status_callback = f"{settings.public_base_url.rstrip('/')}/webhooks/twilio/status"
+        self.executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="twilio")
 
     def _create(self, message: OutboundMessage) -> SendResult:
         created = self.client.messages.create(
@@ -127,7 +132,7 @@ class TwilioSms:
 
     async def send(self, message: OutboundMessage) -> SendResult:
         try:
-            return await asyncio.to_thread(self._create, message)
+            return await asyncio.get_running_loop().run_in_executor(self.executor, self._create, message)
         except TwilioRestException as error:
             transient = error.status == 429 or error.status >= 500
             # 21610: the recipient replied STOP to this sender at the carrier.
@@ -151,13 +156,14 @@ class TwilioSms:
 
     async def find(self, message: OutboundMessage, *, since: datetime) -> SendResult | None:
         try:
-            return await asyncio.to_thread(self._find, message, since)
+            return await asyncio.get_running_loop().run_in_executor(self.executor, self._find, message, since)
         except TwilioRestException as error:
             raise SendError(f"twilio lookup {error.status} code {error.code}"[:500], transient=True) from None
         except (requests.RequestException, TwilioException) as error:
             raise SendError(f"twilio lookup failed: {error.__class__.__name__}", transient=True) from None
 
     async def aclose(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
         session = self.client.http_client.session
         if session is not None:
             session.close()

@@ -2,6 +2,7 @@
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -112,14 +113,38 @@ async def suppression_reason(
     customer: Customer | None, at: datetime,
 ) -> str | None:
     """Why this message must not go out now, or None when it may."""
+    opted_out = bool(channel is NotificationChannel.SMS and recipient
+                     and await is_opted_out(session=session, tenant_id=tenant_id, phone=recipient))
+    return suppression_for(channel=channel, recipient=recipient, customer=customer, at=at, opted_out=opted_out)
+
+
+def suppression_for(
+    *, channel: NotificationChannel, recipient: str | None, customer: Customer | None, at: datetime, opted_out: bool,
+) -> str | None:
+    """`suppression_reason` with the opt-out already looked up (the worker reads a whole batch's opt-outs at once)."""
     if not recipient:
         return "no phone number or app installation to reach the customer"
-    if channel is NotificationChannel.SMS and await is_opted_out(session=session, tenant_id=tenant_id, phone=recipient):
+    if channel is NotificationChannel.SMS and opted_out:
         return "the customer opted out of SMS (STOP)"
     if customer is not None and in_quiet_hours(customer, at):
         local = local_time(customer, at).strftime("%H:%M %Z")
         return f"quiet hours of the customer ({customer.quiet_hours_start:%H:%M}-{customer.quiet_hours_end:%H:%M}, it is {local})"
     return None
+
+
+async def opted_out_among(*, session: AsyncSession, numbers: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which of these (tenant, phone) pairs have SMS consent revoked in force, in one query (as `is_opted_out` each)."""
+    if not numbers:
+        return set()
+    rows = await session.exec(
+        select(ConsentRecord.tenant_id, ConsentRecord.phone, ConsentRecord.status).where(
+            col(ConsentRecord.tenant_id).in_({tenant for tenant, _ in numbers}),
+            col(ConsentRecord.phone).in_({phone for _, phone in numbers}),
+            ConsentRecord.channel == NotificationChannel.SMS,
+        ).order_by(col(ConsentRecord.captured_at), col(ConsentRecord.id))
+    )
+    in_force = {(tenant, phone): status for tenant, phone, status in rows.all()}  # the last of each pair wins
+    return {pair for pair, status in in_force.items() if status == ConsentStatus.REVOKED} & numbers
 
 
 def close(row: Notification, status: NotificationStatus, reason: str | None = None) -> None:
@@ -131,25 +156,46 @@ def close(row: Notification, status: NotificationStatus, reason: str | None = No
     row.updated_at = current_time()
 
 
-async def due_ids(*, session: AsyncSession, limit: int, now: datetime) -> list[int]:
-    """Up to `limit` rows whose time has come; nothing is taken yet: each is claimed alone by `claim_one`."""
-    due = (
+def _due(*, limit: int, now: datetime):  # noqa: ANN202 - a SELECT
+    return (
         select(Notification.id)
         .where(Notification.status == NotificationStatus.PENDING, Notification.send_after <= now)
         .order_by(col(Notification.send_after), col(Notification.id))
         .limit(limit)
     )
-    return list((await session.exec(due)).all())
 
 
-async def claim_one(*, session: AsyncSession, notification_id: int, now: datetime) -> bool:
-    """PENDING → SENDING for one row, right before its provider call; False when another worker took it first."""
+async def claim_due(*, session: AsyncSession, limit: int, now: datetime) -> tuple[list[int], int]:
+    """PENDING → SENDING for up to `limit` due rows, in the caller's transaction, right before their provider calls start.
+
+    On PostgreSQL the rows another worker is claiming are skipped (FOR UPDATE SKIP LOCKED), so two workers take
+    disjoint batches instead of queueing on the same rows; SQLite has one writer at a time anyway. (Two statements:
+    PostgreSQL may re-run a locking subquery inside an UPDATE and then ignores its LIMIT.) Returns the claimed ids and
+    how many due rows were seen: fewer claimed than seen means another worker took them first.
+    """
+    due = list((await session.exec(_due(limit=limit, now=now).with_for_update(skip_locked=True))).all())
+    if not due:
+        return [], 0
     result = await session.exec(
         update(Notification)
-        .where(Notification.id == notification_id, Notification.status == NotificationStatus.PENDING)
+        .where(col(Notification.id).in_(due), Notification.status == NotificationStatus.PENDING)
         .values(status=NotificationStatus.SENDING, claimed_at=now, attempts=Notification.attempts + 1, updated_at=now)
+        .returning(Notification.id)
     )
-    return result.rowcount == 1
+    return sorted(result.scalars().all()), len(due)
+
+
+async def record_sent(*, session: AsyncSession, rows: list[Notification]) -> None:
+    """Write rows already closed as SENT in memory (`close`, provider fields) with one executemany UPDATE."""
+    if not rows:
+        return
+    table = Notification.__table__
+    columns = ("status", "body", "failure_reason", "updated_at", "sent_at", "provider", "provider_message_id", "provider_status")
+    statement = table.update().where(table.c.id == bindparam("row_id")).values({c: bindparam(f"new_{c}") for c in columns})
+    connection = await session.connection()
+    await connection.execute(statement, [
+        {"row_id": row.id, **{f"new_{c}": getattr(row, c) for c in columns}} for row in rows
+    ])
 
 
 def _ambiguous(older_than: datetime):  # noqa: ANN202 - a SQL condition

@@ -6,13 +6,15 @@ import time
 from datetime import timedelta
 from functools import partial
 
+from sqlmodel import col, select
+
 from app.clock import writing_with
 from app.customers.models import Customer
 from app.delivery_exceptions import service as exceptions
 from app.delivery_exceptions.models import ExceptionStatus
 from app.delivery_exceptions.notices import event_notices
 from app.outreach import service
-from app.outreach.answers import lock_exception, propose_policy_fallback
+from app.outreach.answers import propose_policy_fallback
 from app.outreach.channels import (
     OutboundMessage,
     Sender,
@@ -57,10 +59,12 @@ class OutboxWorker:
             return await self._claim_and_send()
 
     async def _claim_and_send(self) -> int:
-        """Reconcile rows left ambiguous, then send due rows, each claimed alone right before its provider call.
+        """Reconcile rows left ambiguous, then claim a batch of due rows in one transaction and send them concurrently.
 
-        A crash leaves a row PENDING (never attempted: sent by the next worker) or SENDING (maybe sent: looked up at
-        the provider once the lease is over, resent only if the provider has no record of it).
+        A crash leaves a row PENDING (never claimed: sent by the next worker) or SENDING (maybe sent: looked up at
+        the provider once the lease is over, resent only if the provider has no record of it). The batch's "sent"
+        bookkeeping is one transaction after its provider calls: a crash before it leaves the batch SENDING, so each
+        row is found at the provider on reconciliation and recorded, never sent twice.
         """
         now = self.runtime.clock.now()
         lease_cutoff = now - timedelta(seconds=self.settings.outbox_send_lease_seconds)
@@ -68,12 +72,13 @@ class OutboxWorker:
         for _ in range(5):  # when other workers took every row we looked at, look again (they are busy sending)
             async with self.runtime.sessionmaker() as session:
                 ambiguous = await service.ambiguous_ids(session=session, limit=batch, older_than=lease_cutoff)
-                due = await service.due_ids(session=session, limit=batch, now=now)
-            taken = sum(await asyncio.gather(
-                *(self._reconcile(notification_id, lease_cutoff) for notification_id in ambiguous),
-                *(self._deliver(notification_id) for notification_id in due),
-            ))
-            if taken or not (ambiguous or due):
+            async with self.runtime.sessionmaker() as session, session.begin():
+                due, seen = await service.claim_due(session=session, limit=batch, now=now)
+            reconciled = await asyncio.gather(*(self._reconcile(notification_id, lease_cutoff) for notification_id in ambiguous))
+            if due:
+                await self._deliver(due)
+            taken = sum(reconciled) + len(due)
+            if taken or not (ambiguous or seen):
                 return taken
         return 0
 
@@ -86,7 +91,7 @@ class OutboxWorker:
         taken = await self._take(partial(service.claim_ambiguous, notification_id=notification_id, older_than=lease_cutoff, now=now))
         if not taken:
             return 0
-        prepared = await self._prepare(notification_id)
+        [prepared] = await self._prepare([notification_id]) or [None]
         if prepared is None:
             return 1
         row, message = prepared
@@ -98,45 +103,55 @@ class OutboxWorker:
             return 1
         if found is not None:
             log.info("outbox row reconciled: the provider has it", extra={"notificationId": notification_id})
-            await self._record_sent(notification_id, found, reason="reconciled: the provider had accepted it")
+            await self._record_sent([(row, found)], reason="reconciled: the provider had accepted it")
             return 1
         log.info("outbox row reconciled: the provider has no record, sending again", extra={"notificationId": notification_id})
         await self._bump_attempt(notification_id)
-        await self._send(notification_id, row, message)
+        result = await self._send(notification_id, row, message)
+        if result is not None:
+            await self._record_sent([(row, result)])
         return 1
 
-    async def _deliver(self, notification_id: int) -> int:
+    async def _deliver(self, claimed: list[int]) -> None:
+        """Send a claimed batch concurrently, then record every accepted message in one transaction."""
+        prepared = await self._prepare(claimed)
+        results = await asyncio.gather(*(self._send(row.id, row, message) for row, message in prepared))
+        await self._record_sent([(row, result) for (row, _), result in zip(prepared, results, strict=True) if result is not None])
+
+    async def _prepare(self, notification_ids: list[int]) -> list[tuple[Notification, OutboundMessage]]:
+        """The messages to send, read for the whole batch at once; rows no longer wanted (step not needed, suppressed) are closed instead."""
         now = self.runtime.clock.now()
-        if not await self._take(partial(service.claim_one, notification_id=notification_id, now=now)):
-            return 0  # another worker claimed it between our look and our claim
-        prepared = await self._prepare(notification_id)
-        if prepared is not None:
-            await self._send(notification_id, *prepared)
-        return 1
-
-    async def _prepare(self, notification_id: int) -> tuple[Notification, OutboundMessage] | None:
-        """The message to send, or None when the row was closed instead (step no longer needed, suppressed)."""
         async with self.runtime.sessionmaker() as session:
-            row = await session.get(Notification, notification_id)
-            customer = await session.get(Customer, row.customer_id) if row.customer_id else None
-            skip = await reason_to_skip_step(session=session, row=row)
-            suppress = None if skip else await service.suppression_reason(
-                session=session, tenant_id=row.tenant_id, channel=row.channel, recipient=row.recipient,
-                customer=customer, at=self.runtime.clock.now(),
+            rows = list((await session.exec(
+                select(Notification).where(col(Notification.id).in_(notification_ids)).order_by(col(Notification.id))
+            )).all())
+            customer_ids = {row.customer_id for row in rows if row.customer_id}
+            customers = {c.id: c for c in (await session.exec(select(Customer).where(col(Customer.id).in_(customer_ids)))).all()} if customer_ids else {}
+            opted_out = await service.opted_out_among(session=session, numbers={
+                (row.tenant_id, row.recipient) for row in rows if row.channel is NotificationChannel.SMS and row.recipient
+            })
+            skips = [await reason_to_skip_step(session=session, row=row) for row in rows]
+        prepared = []
+        for row, skip in zip(rows, skips, strict=True):
+            customer = customers.get(row.customer_id)
+            suppress = None if skip else service.suppression_for(
+                channel=row.channel, recipient=row.recipient, customer=customer, at=now,
+                opted_out=(row.tenant_id, row.recipient) in opted_out,
             )
-        if skip or suppress:
-            await self._finish(notification_id, NotificationStatus.CANCELLED if skip else NotificationStatus.SUPPRESSED, skip or suppress)
-            return None
-        message = OutboundMessage(
-            notification_id=row.id, idempotency_key=row.idempotency_key, channel=row.channel, recipient=row.recipient,
-            body=with_link(self.settings, row.body, tenant_id=row.tenant_id, stop_id=row.stop_id, exception_id=row.exception_id),
-            title=render("push.title", customer.language if customer else None), template=row.body,
-        )
-        return row, message
+            if skip or suppress:
+                await self._finish(row.id, NotificationStatus.CANCELLED if skip else NotificationStatus.SUPPRESSED, skip or suppress)
+                continue
+            prepared.append((row, OutboundMessage(
+                notification_id=row.id, idempotency_key=row.idempotency_key, channel=row.channel, recipient=row.recipient,
+                body=with_link(self.settings, row.body, tenant_id=row.tenant_id, stop_id=row.stop_id, exception_id=row.exception_id),
+                title=render("push.title", customer.language if customer else None), template=row.body,
+            )))
+        return prepared
 
-    async def _send(self, notification_id: int, row: Notification, message: OutboundMessage) -> None:
+    async def _send(self, notification_id: int, row: Notification, message: OutboundMessage) -> SendResult | None:
+        """The provider's answer, or None when the call failed (the failure is recorded here, row by row)."""
         try:
-            result = await self.senders[row.channel].send(message)
+            return await self.senders[row.channel].send(message)
         except SendError as error:
             if error.ambiguous:
                 await self._release_ambiguous(notification_id, error)
@@ -145,8 +160,7 @@ class OutboxWorker:
         except Exception as error:  # a bug in a sender must not leave the row claimed forever
             log.exception("sender crashed", extra={"notificationId": notification_id})
             await self._record_failure(notification_id, SendError(f"sender error: {error.__class__.__name__}", transient=False))
-        else:
-            await self._record_sent(notification_id, result)
+        return None
 
     async def _release_ambiguous(self, notification_id: int, error: SendError) -> None:
         """The call may have gone through: the row stays SENDING, held by no one, and is reconciled before a resend."""
@@ -176,18 +190,32 @@ class OutboxWorker:
             service.close(row, status, reason)
             uow.session.add(row)
 
-    async def _record_sent(self, notification_id: int, result: SendResult, reason: str | None = None) -> None:
-        async with unit_of_work(self.runtime) as uow:
-            row = await uow.session.get(Notification, notification_id)
+    async def _record_sent(self, sent: list[tuple[Notification, SendResult]], reason: str | None = None) -> None:
+        """Every accepted message of a batch recorded, and the exceptions it reached marked, in one transaction."""
+        if not sent:
+            return
+        now = self.runtime.clock.now()
+        rows = []
+        for row, result in sent:
             service.close(row, NotificationStatus.SENT, reason)
-            row.sent_at = self.runtime.clock.now()
+            row.sent_at = now
             row.provider, row.provider_message_id, row.provider_status = result.provider, result.provider_message_id, result.provider_status
-            uow.session.add(row)
-        log.info("customer message sent", extra={"notificationId": notification_id, "provider": result.provider})
-        if row.exception_id is not None:
-            await self._mark_customer_contacted(row)
-        if row.purpose == NO_ANSWER_PURPOSE and row.stop_id is not None:
-            await self._fall_back(row)
+            rows.append(row)
+        contacted = [row for row in rows if row.exception_id is not None]
+        try:
+            async with unit_of_work(self.runtime) as uow:
+                await service.record_sent(session=uow.session, rows=rows)
+                await self._mark_customers_contacted(uow, contacted)
+        except Exception:  # a lost status race must not undo the record of messages that are out: record them alone
+            log.warning("batched outbox bookkeeping failed; recording the sent rows alone", exc_info=True)
+            async with unit_of_work(self.runtime) as uow:
+                await service.record_sent(session=uow.session, rows=rows)
+            for row in contacted:
+                await self._mark_customer_contacted(row)
+        for row in rows:
+            log.info("customer message sent", extra={"notificationId": row.id, "provider": row.provider})
+            if row.purpose == NO_ANSWER_PURPOSE and row.stop_id is not None:
+                await self._fall_back(row)
 
     async def _record_failure(self, notification_id: int, error: SendError) -> None:
         async with unit_of_work(self.runtime) as uow:
@@ -213,21 +241,29 @@ class OutboxWorker:
                 await enqueue_sms_fallback(uow, row, text)
         log.warning("customer message failed", extra={"notificationId": notification_id, "reason": error.reason})
 
+    async def _mark_customers_contacted(self, uow, rows: list[Notification]) -> None:  # noqa: ANN001 - a UnitOfWork
+        """The first message out moves an OPEN exception to CONTACTING_CUSTOMER; tenants and rows locked in one order."""
+        first: dict[int, Notification] = {}
+        for row in rows:
+            first.setdefault(row.exception_id, row)
+        for row in sorted(first.values(), key=lambda r: (r.tenant_id, r.exception_id)):
+            exc = await exceptions.lock(session=uow.session, exception_id=row.exception_id, tenant_id=row.tenant_id)
+            if exc is None or exc.status is not ExceptionStatus.OPEN:
+                continue
+            event = exceptions.change_status(
+                session=uow.session, principal=None, exc=exc, expected_version=exc.version,
+                status=ExceptionStatus.CONTACTING_CUSTOMER, note=f"{row.channel.value} sent to the customer",
+            )
+            event.actor_role = SYSTEM_ROLE  # the system's own message, never read as the customer's answer
+            event.payload = {**event.payload, "notificationId": row.id, "source": OUTBOX_SOURCE}
+            await uow.session.flush()
+            uow.notify(*event_notices(event))
+
     async def _mark_customer_contacted(self, row: Notification) -> None:
-        """The first message out moves an OPEN exception to CONTACTING_CUSTOMER, as its own small transaction."""
+        """One exception's mark as its own small transaction (when the batched one failed)."""
         try:
             async with unit_of_work(self.runtime) as uow:
-                exc = await lock_exception(uow.session, row.exception_id)
-                if exc is None or exc.status is not ExceptionStatus.OPEN:
-                    return
-                event = exceptions.change_status(
-                    session=uow.session, principal=None, exc=exc, expected_version=exc.version,
-                    status=ExceptionStatus.CONTACTING_CUSTOMER, note=f"{row.channel.value} sent to the customer",
-                )
-                event.actor_role = SYSTEM_ROLE  # the system's own message, never read as the customer's answer
-                event.payload = {**event.payload, "notificationId": row.id, "source": OUTBOX_SOURCE}
-                await uow.session.flush()
-                uow.notify(*event_notices(event))
+                await self._mark_customers_contacted(uow, [row])
         except Exception:  # the message is out and recorded; a lost status race is not worth failing the worker
             log.warning("could not mark the exception as contacting the customer", extra={"exceptionId": row.exception_id}, exc_info=True)
 

@@ -24,6 +24,13 @@ class Recorded:
     at: float = field(default_factory=time.perf_counter)
 
 
+class _Listening(ThreadingHTTPServer):
+    """A listen backlog of 128, not socketserver's 5: twenty concurrent senders (two outbox workers) would otherwise
+    see connections dropped and retried a second later, which the real provider does not do."""
+
+    request_queue_size = 128
+
+
 class _Server:
     """A ThreadingHTTPServer on 127.0.0.1 and a free port; `script` holds canned (status, body) answers to give first."""
 
@@ -53,7 +60,7 @@ class _Server:
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Listening(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 

@@ -16,6 +16,7 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from contextlib import aclosing
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -171,14 +172,16 @@ class SharedStream:
         send_text = self.delivery.send_text
         group.users += 1
         try:
-            async for row in rows:
-                rendered = group.payload(key(row), lambda row=row: root(row))
-                payload = rendered.result() if rendered.done() else await asyncio.shield(rendered)
-                try:
-                    await send_text(prefix + payload + "}")
-                except Exception:  # the socket is gone: strawberry cancels this operation as the connection ends
-                    log.debug("shared delivery: socket closed")
-                    await asyncio.Future()
+            # closed here, not when the collector gets to it: a feed follows the socket's rows only while they are open
+            async with aclosing(rows):
+                async for row in rows:
+                    rendered = group.payload(key(row), lambda row=row: root(row))
+                    payload = rendered.result() if rendered.done() else await asyncio.shield(rendered)
+                    try:
+                        await send_text(prefix + payload + "}")
+                    except Exception:  # the socket is gone: strawberry cancels this operation as the connection ends
+                        log.debug("shared delivery: socket closed")
+                        await asyncio.Future()
         finally:
             group.users -= 1
             if group.users == 0 and _groups.get(group.key) is group:

@@ -2,6 +2,7 @@
 import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import strawberry
@@ -99,10 +100,11 @@ def _token_expired(info: Info) -> bool:
 async def _delivered(info: Info, rows: AsyncIterator[Any]) -> AsyncIterator[Any]:
     """Rows for one socket: ends the socket when the client is too slow or its token has expired."""
     try:
-        async for row in rows:
-            if _token_expired(info):
-                await _end_with_socket(info, TOKEN_EXPIRED_CLOSE_CODE, "token expired")
-            yield row
+        async with aclosing(rows):  # the feed stops following as soon as this socket's stream ends
+            async for row in rows:
+                if _token_expired(info):
+                    await _end_with_socket(info, TOKEN_EXPIRED_CLOSE_CODE, "token expired")
+                yield row
     except SlowConsumer as slow:
         log.info("slow consumer closed", extra={"cursor": slow.cursor})
         await _end_with_socket(info, SLOW_CONSUMER_CLOSE_CODE, f"slow consumer: resubscribe with after={slow.cursor}")

@@ -58,15 +58,17 @@ BUDGETS = {
     "CreateAccessProfile": 5,
     "UpdateAccessProfile": 6,
     "RemoteUnlock": 6,
-    "AddStop": 15,
-    "CancelStop": 13,
-    "MoveStop": 17,
+    # day-of edits are re-solved after the commit in the same task (RouteEdited): the count includes that replan,
+    # which writes one UPDATE per re-sequenced stop like ReplanRoute
+    "AddStop": 60,
+    "CancelStop": 104,
+    "MoveStop": 104,
     "ReassignRoute": 10,
     "ExceptionEvents": 10,
     "LiveMap": 10,
     # integrator
     "CreateVehicle": 6,
-    "ImportRoutePlan": 16,
+    "ImportRoutePlan": 18,  # +1: a stop moved off a route bumps the route it left
     "SetDepotCostModel": 5,
     "PlanRoutes": 40,  # per route written, not per stop (32 for 12 stops on 2 routes)
     "PreviewPlanRoutes": 10,

@@ -22,7 +22,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import free_port, percentile, write_result  # noqa: E402
+from bench.common import free_port, percentile, start_server, write_result  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 QUERY = (ROOT / "graphql" / "driver" / "MyRoute.graphql").read_text()
@@ -61,21 +61,6 @@ async def prepare(url: str) -> tuple[str, int]:
         return token, len(statements)
     finally:
         await runtime.stop()
-
-
-def start(command: list[str], env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen:
-    """A uvicorn process whose log goes to a file (a pipe nobody reads would block it under load)."""
-    log = log_path.open("wb")
-    process = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"server did not start: {log_path.read_text()[-2000:]}")
 
 
 def uvicorn(app: str, port: int) -> list[str]:
@@ -140,8 +125,8 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> dict:
         env = {"DETOUR_DATABASE_URL": url, "DETOUR_LOG_LEVEL": "WARNING", "DETOUR_DEMO_SIMULATE": "false", "DETOUR_RUN_WORKER_IN_PROCESS": "false"}
         ports = {"detour": free_port(), "hand_written": free_port()}
         logs = {name: workdir / f"{backend}-{name}.log" for name in ports}
-        servers = [start(uvicorn("app.main:create_app", ports["detour"]), env, ports["detour"], logs["detour"]),
-                   start(uvicorn("bench.handwritten_route:create_app", ports["hand_written"]), env, ports["hand_written"], logs["hand_written"])]
+        servers = [start_server(env, ports["detour"], uvicorn("app.main:create_app", ports["detour"]), timeout_s=60, log_path=logs["detour"]),
+                   start_server(env, ports["hand_written"], uvicorn("bench.handwritten_route:create_app", ports["hand_written"]), timeout_s=60, log_path=logs["hand_written"])]
         paths = {"detour": "/graphql", "hand_written": "/route"}
         try:
             identity = same_bytes(ports["detour"], ports["hand_written"], token)

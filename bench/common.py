@@ -37,11 +37,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(env: dict[str, str], port: int, command: list[str] | None = None, timeout_s: float = 30) -> subprocess.Popen:
-    """uvicorn in its own process, as in production (or `command`); returns once /healthz answers."""
+def start_server(env: dict[str, str], port: int, command: list[str] | None = None, timeout_s: float = 30,
+                 log_path: Path | None = None) -> subprocess.Popen:
+    """uvicorn in its own process, as in production (or `command`); returns once /healthz answers.
+
+    log_path: its output goes to that file (a pipe nobody reads would block a busy server); else stderr is kept to
+    explain a failed start.
+    """
+    log = log_path.open("wb") if log_path is not None else None
     process = subprocess.Popen(
         command or [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port), "--log-level", "warning"],
-        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**os.environ, **env}, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT if log else subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[1],
     )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -51,4 +58,5 @@ def start_server(env: dict[str, str], port: int, command: list[str] | None = Non
         except httpx.HTTPError:
             time.sleep(0.2)
     process.kill()
-    raise RuntimeError(f"server did not start: {process.stderr.read().decode()[-2000:]}")
+    output = log_path.read_text() if log_path is not None else process.stderr.read().decode()
+    raise RuntimeError(f"server did not start: {output[-2000:]}")

@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     outreach_no_answer_minutes: int = Field(default=20, gt=0)
     # Inbound MessageSids kept against replayed webhooks (Twilio retries within hours); older ones are deleted.
     inbound_message_retention_days: int = Field(default=30, gt=0)
+    # a reply from a number that more than one fleet texted within this window is not given to either (one shared
+    # sender number cannot tell which message it answers); the customer is pointed to the link in their message
+    inbound_reply_window_hours: float = Field(default=48.0, gt=0)
 
     # Live ETAs from GPS (issue 12): recompute at most this often per route (a stop completion forces one).
     live_eta_enabled: bool = True

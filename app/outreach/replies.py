@@ -1,5 +1,6 @@
 """Inbound SMS: STOP/START, digits and keywords that choose an option, anything else for the dispatcher."""
 import logging
+from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -72,6 +73,12 @@ async def _act_on_reply(runtime: Runtime, *, from_phone: str, body: str, message
             return None
         stop = await session.get(Stop, last.stop_id)
         customer = await session.get(Customer, stop.customer_id)
+        window = timedelta(hours=runtime.settings.inbound_reply_window_hours)
+        if await service.tenants_texted_since(session=session, phone=from_phone, since=uow.clock.now() - window) - {last.tenant_id}:
+            # Several fleets texted this number lately: the reply could answer any of them, and giving it to the wrong
+            # one would show a customer's words to another company. Their link is unambiguous.
+            log.info("inbound SMS from a number several tenants texted lately; not attributed")
+            return render("reply.ambiguous", customer.language)
         tenant = await session.get(Tenant, stop.tenant_id)
         if keyword in RESCHEDULE_WORDS:
             answer = Answer(ResponseOption.RESCHEDULE, reschedule_details(stop), ResponseSource.SMS_REPLY, body, last.id)

@@ -247,6 +247,18 @@ async def latest_sent_to(*, session: AsyncSession, phone: str) -> Notification |
     return rows.first()
 
 
+async def tenants_texted_since(*, session: AsyncSession, phone: str, since: datetime) -> set[int]:
+    """The tenants whose SMS reached this number since then (who a reply from it may be answering)."""
+    rows = await session.exec(
+        select(Notification.tenant_id).where(
+            Notification.recipient == phone, Notification.channel == NotificationChannel.SMS,
+            col(Notification.status).in_([NotificationStatus.SENT, NotificationStatus.DELIVERED]),
+            col(Notification.sent_at) >= since,
+        ).distinct()
+    )
+    return set(rows.all())
+
+
 async def tenants_that_messaged(*, session: AsyncSession, phone: str) -> list[int]:
     rows = await session.exec(select(Notification.tenant_id).where(Notification.recipient == phone).distinct())
     return sorted(rows.all())

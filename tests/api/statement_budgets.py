@@ -48,7 +48,7 @@ BUDGETS = {
     "UpdateExceptionStatus": 13,
     "ResolveException": 23,
     "PreviewReplan": 8,
-    "ReplanRoute": 104,  # grows with the route's stops: one UPDATE per re-sequenced stop (not yet batched)
+    "ReplanRoute": 130,  # grows with the pending stops (one UPDATE each, not yet batched): up to all 40 of the demo route
     "LateRouteProposals": 3,
     "AnalyticsDashboard": 38,
     "ApproveAlternative": 21,
@@ -61,8 +61,8 @@ BUDGETS = {
     # day-of edits are re-solved after the commit in the same task (RouteEdited): the count includes that replan,
     # which writes one UPDATE per re-sequenced stop like ReplanRoute
     "AddStop": 60,
-    "CancelStop": 104,
-    "MoveStop": 104,
+    "CancelStop": 130,
+    "MoveStop": 130,
     "ReassignRoute": 10,
     "ExceptionEvents": 10,
     "LiveMap": 10,

@@ -23,44 +23,11 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import free_port, percentile, start_server, write_result  # noqa: E402
+from bench.my_route import QUERY, prepare  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-QUERY = (ROOT / "graphql" / "driver" / "MyRoute.graphql").read_text()
+
 BODY = json.dumps({"query": QUERY, "operationName": "MyRoute"}).encode()
-
-
-async def prepare(url: str) -> tuple[str, int]:
-    """Migrate and seed the demo tenant; the first driver's token and the statements one myRoute takes in-process."""
-    from sqlalchemy import event
-    from sqlmodel import select
-
-    from app import migrate
-    from app.auth.tokens import Claims, issue_token
-    from app.bootstrap import bootstrap
-    from app.config import Settings
-    from app.main import create_app
-    from app.seed import seed_demo
-    from app.tenants.models import Role, User
-
-    await asyncio.to_thread(migrate.upgrade, url)
-    settings = Settings(database_url=url)
-    runtime = bootstrap(settings)
-    await runtime.start()
-    try:
-        async with runtime.sessionmaker() as session, session.begin():
-            await seed_demo(session, now=runtime.clock.now())
-        async with runtime.sessionmaker() as session:
-            driver = (await session.exec(select(User).where(User.role == Role.DRIVER).order_by(User.id))).first()
-        token = issue_token(settings, Claims(user_id=driver.id, tenant_id=driver.tenant_id, role=driver.role), ttl_seconds=3600)
-        statements: list[str] = []
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(runtime=runtime)), base_url="http://bench") as client:
-            await client.post("/graphql", content=BODY, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-            event.listen(runtime.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-            result = (await client.post("/graphql", content=BODY, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})).json()
-        assert len(result["data"]["myRoute"]["stops"]) == 40, result
-        return token, len(statements)
-    finally:
-        await runtime.stop()
 
 
 def uvicorn(app: str, port: int) -> list[str]:

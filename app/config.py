@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     fcm_api_base_url: str = "https://fcm.googleapis.com"
     fcm_token_url: str | None = None
     outbox_batch_size: int = Field(default=20, gt=0)
+    # batches one worker loop keeps at the provider at once: the next is claimed while one is being sent
+    outbox_batches_in_flight: int = Field(default=2, gt=0, le=16)
     outbox_max_attempts: int = Field(default=5, gt=0)
     outbox_backoff_seconds: float = Field(default=5.0, gt=0)
     outbox_backoff_cap_seconds: float = Field(default=300.0, gt=0)

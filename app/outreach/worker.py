@@ -51,7 +51,7 @@ class OutboxWorker:
         self.runtime = runtime
         self.settings = runtime.settings
         self.senders = senders or runtime.senders or build_senders(runtime.settings)
-        self._wake = asyncio.Event()
+        self._wakes: list[asyncio.Event] = []
 
     async def run_once(self) -> int:
         """Reconcile and send one batch; returns how many rows this worker took."""
@@ -274,38 +274,53 @@ class OutboxWorker:
             log.warning("no-answer fallback failed", extra={"notificationId": row.id}, exc_info=True)
 
     def _on_notice(self, _channel: str, _payload: object) -> None:
-        self._wake.set()
+        for wake in self._wakes:
+            wake.set()
 
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
-        """Send until `stop` is set; a commit that queues a message wakes the loop at once, else it polls."""
+        """Send until `stop` is set; a commit that queues a message wakes the loop at once, else it polls.
+
+        The loop keeps `outbox_batches_in_flight` batches going: while one batch is at the provider, the next is
+        claimed and sent (each lane claims its own rows, as two workers would), so the provider's connections never
+        wait on this worker's bookkeeping.
+        """
         stop = stop or asyncio.Event()
+        self._wakes = [asyncio.Event() for _ in range(self.settings.outbox_batches_in_flight)]
         await self.runtime.bus.listen(OUTBOX_CHANNEL, self._on_notice)
-        next_planning = next_maintenance = 0.0
+        lanes = [asyncio.create_task(self._lane(stop, wake, upkeep=n == 0), name=f"outbox-lane-{n}") for n, wake in enumerate(self._wakes)]
         try:
-            while not stop.is_set():
-                self._wake.clear()
-                try:
-                    if time.monotonic() >= next_maintenance:
-                        next_maintenance = time.monotonic() + MAINTENANCE_SECONDS
-                        await prune_inbound_messages(self.runtime)
-                    if time.monotonic() >= next_planning:
-                        await plan_due_sequences(self.runtime)
-                        next_planning = time.monotonic() + SEQUENCE_PLANNING_SECONDS
-                    claimed = await self.run_once()
-                except Exception:  # a database hiccup: log, wait, go on
-                    log.exception("outbox worker iteration failed")
-                    claimed = 0
-                if claimed >= self.settings.outbox_batch_size:
-                    continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._either(stop), timeout=self.settings.worker_poll_seconds)
+            await asyncio.gather(*lanes)
         finally:
+            for lane in lanes:
+                lane.cancel()
+            await asyncio.gather(*lanes, return_exceptions=True)
             self.runtime.bus.unlisten(OUTBOX_CHANNEL, self._on_notice)
             for sender in self.senders.values():
                 await sender.aclose()
 
-    async def _either(self, stop: asyncio.Event) -> None:
-        waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+    async def _lane(self, stop: asyncio.Event, wake: asyncio.Event, *, upkeep: bool) -> None:
+        """One batch at a time: claim, send, record; the first lane also plans sequences and prunes."""
+        next_planning = next_maintenance = 0.0
+        while not stop.is_set():
+            wake.clear()
+            try:
+                if upkeep and time.monotonic() >= next_maintenance:
+                    next_maintenance = time.monotonic() + MAINTENANCE_SECONDS
+                    await prune_inbound_messages(self.runtime)
+                if upkeep and time.monotonic() >= next_planning:
+                    await plan_due_sequences(self.runtime)
+                    next_planning = time.monotonic() + SEQUENCE_PLANNING_SECONDS
+                claimed = await self.run_once()
+            except Exception:  # a database hiccup: log, wait, go on
+                log.exception("outbox worker iteration failed")
+                claimed = 0
+            if claimed >= self.settings.outbox_batch_size:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._either(stop, wake), timeout=self.settings.worker_poll_seconds)
+
+    async def _either(self, stop: asyncio.Event, wake: asyncio.Event) -> None:
+        waits = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:

@@ -183,3 +183,37 @@ async def test_worker_loop_is_woken_by_the_commit_that_queues_a_message(factory,
     stop.set()
     await asyncio.wait_for(loop, timeout=5)
     assert [m.form["Body"] for m in twilio.messages] == ["woken"]
+
+
+async def test_worker_loop_claims_the_next_batch_while_one_is_at_the_provider(factory, twilio, outreach_runtime):
+    # given a worker loop of batches of 3 with two in flight, and a provider that holds every message it receives
+    fleet = await factory.fleet(stops=0)
+    settings = outreach_runtime.settings.model_copy(update={"outbox_batch_size": 3, "outbox_batches_in_flight": 2})
+    runtime = replace(outreach_runtime, settings=settings)
+    async with unit_of_work(runtime) as uow:
+        for i in range(6):
+            await enqueue_sms(uow, tenant_id=fleet.tenant.id, to_phone=f"+3161234{i:04d}", text=f"held {i}", purpose="test")
+    twilio.hold.clear()
+    stop = asyncio.Event()
+    loop = asyncio.create_task(OutboxWorker(runtime).run_forever(stop))
+    try:
+        # when the first batch is still at the provider
+        for _ in range(200):
+            if len(twilio.messages) >= 6:
+                break
+            await asyncio.sleep(0.025)
+
+        # then the second batch was claimed and sent meanwhile: all six are at the provider at once
+        assert sorted(m.form["Body"] for m in twilio.messages) == [f"held {i}" for i in range(6)]
+    finally:
+        twilio.hold.set()
+    # and once the provider answers, every row is SENT after exactly one call
+    for _ in range(200):
+        rows = await notifications(runtime, tenant_id=fleet.tenant.id)
+        if {r.status for r in rows} == {NotificationStatus.SENT}:
+            break
+        await asyncio.sleep(0.025)
+    stop.set()
+    await asyncio.wait_for(loop, timeout=10)
+    assert {r.status for r in rows} == {NotificationStatus.SENT} and {r.attempts for r in rows} == {1}
+    assert len(twilio.messages) == 6

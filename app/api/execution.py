@@ -11,6 +11,9 @@ from typing import Any
 from graphql import GraphQLField, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, Undefined, is_leaf_type
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.info import Info
+
+from app.api.compiled import Planner, is_awaitable, plans_for
 
 # GraphQLField → (python attribute, leaf type, nullable); absent: not a plain field.
 _PLAIN = "detour_plain_leaf"
@@ -45,6 +48,35 @@ def _plain(field: GraphQLField) -> tuple[str, Any, bool] | None:
 
 
 class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    _planner: Planner | None = None
+
+    def complete_object_value(self, return_type: GraphQLObjectType, field_details_list: Any, info: Any, path: Any, result: Any,
+                              position_context: Any) -> Any:
+        """An object completed by its selection's plan (app/api/compiled.py), else by graphql-core."""
+        manager = self.middleware_manager
+        if manager is not None and manager._middleware_resolvers:
+            return super().complete_object_value(return_type, field_details_list, info, path, result, position_context)
+        if self._planner is None:
+            self._planner = Planner(self, Info, plans_for(self.schema, self.operation, self.fragment_definitions))
+        plan = self._planner.object_plan(return_type, field_details_list)
+        if plan is not None:
+            try:
+                completed = plan(result, path, self)
+            except Exception:  # noqa: BLE001 - Fallback, or an error graphql-core reports in its own way below
+                pass
+            else:
+                if is_awaitable(completed):
+                    return self._completed_or_fallback(completed, return_type, field_details_list, info, path, result, position_context)
+                return completed
+        return super().complete_object_value(return_type, field_details_list, info, path, result, position_context)
+
+    async def _completed_or_fallback(self, completed: Any, *regular: Any) -> Any:
+        try:
+            return await completed
+        except Exception:  # noqa: BLE001 - as above: graphql-core completes the object again and reports the error
+            value = super().complete_object_value(*regular)
+            return await value if is_awaitable(value) else value
+
     def execute_field(self, parent_type: GraphQLObjectType, source: Any, field_details_list: Any, path: Any, position_context: Any) -> Any:
         field_def = parent_type.fields.get(field_details_list[0].node.name.value)
         plain = field_def.extensions.get(_PLAIN) if field_def is not None and field_def.extensions else None

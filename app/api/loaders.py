@@ -2,17 +2,48 @@
 
 Each domain declares its relations (`<domain>/loaders.py`: a name → a loader spec); `app.api.relations`
 gathers them, and a request's `Loaders` makes each loader the first time a resolver asks for it.
+
+Loaders read rows with SQLAlchemy Core into light read-only rows (a named tuple per model, the model's column
+names as attributes, values converted by the column types as the ORM would), not ORM instances: what the types
+read off them is the same, and a driver's route is read without building, tracking and identity-mapping a few
+hundred model instances per request. Rows primed from elsewhere may still be ORM instances; both read alike.
 """
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import cache
 from typing import Any, TypeVar
 
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
-from sqlmodel import SQLModel, col, select
+from sqlalchemy import select as core_select
+from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from strawberry.dataloader import DataLoader
 
 LoaderSpec = Callable[[AsyncSession, int], DataLoader]
+
+
+@cache
+def light_row(model: type[SQLModel]) -> type:
+    """The read-only row type of `model`: its columns, in table order, as named fields."""
+    return namedtuple(f"{model.__name__}Row", [column.key for column in model.__table__.columns])  # noqa: PYI024
+
+
+def _columns(model: type[SQLModel]) -> list[Any]:
+    return list(model.__table__.columns)
+
+
+async def _light_rows(session: AsyncSession, statement: Any, *models: type[SQLModel]) -> list[Any]:
+    """`statement` (the columns of `models`, in order) run on the session's connection; one light row per model per result row."""
+    connection = await session.connection()
+    result = (await connection.execute(statement)).all()
+    if len(models) == 1:
+        make = light_row(models[0])._make
+        return [make(row) for row in result]
+    makers, bounds, start = [light_row(m)._make for m in models], [], 0
+    for model in models:
+        bounds.append((start, start + len(model.__table__.columns)))
+        start = bounds[-1][1]
+    return [tuple(make(row[a:b]) for make, (a, b) in zip(makers, bounds, strict=True)) for row in result]
 
 
 def by_id(model: type[SQLModel], *, tenant_column: Any = None) -> LoaderSpec:
@@ -21,8 +52,8 @@ def by_id(model: type[SQLModel], *, tenant_column: Any = None) -> LoaderSpec:
     def make(session: AsyncSession, tenant_id: int) -> DataLoader[int, Any]:
         async def load(ids: Sequence[int]) -> list[Any]:
             tenant = model.tenant_id if tenant_column is None else tenant_column
-            rows = await session.exec(select(model).where(col(model.id).in_(list(ids)), tenant == tenant_id))
-            found = {row.id: row for row in rows.all()}
+            statement = core_select(*_columns(model)).where(col(model.id).in_(list(ids)), tenant == tenant_id)
+            found = {row.id: row for row in await _light_rows(session, statement, model)}
             return [found.get(i) for i in ids]
 
         return DataLoader(load_fn=load)
@@ -35,11 +66,11 @@ def grouped(model: type[SQLModel], key: str, order_by: Any, where: Callable[[Any
 
     def make(session: AsyncSession, tenant_id: int) -> DataLoader[int, list[Any]]:
         async def load(keys: Sequence[int]) -> list[list[Any]]:
-            query = select(model).where(col(getattr(model, key)).in_(list(keys)), model.tenant_id == tenant_id)
+            query = core_select(*_columns(model)).where(col(getattr(model, key)).in_(list(keys)), model.tenant_id == tenant_id)
             if where is not None:
                 query = where(query)
             groups: dict[int, list[Any]] = defaultdict(list)
-            for row in (await session.exec(query.order_by(order_by))).all():
+            for row in await _light_rows(session, query.order_by(order_by), model):
                 groups[getattr(row, key)].append(row)
             return [groups.get(k, []) for k in keys]
 
@@ -53,10 +84,10 @@ def grouped_with(model: type[SQLModel], key: str, order_by: Any, joined: type[SQ
 
     def make(session: AsyncSession, tenant_id: int) -> DataLoader[int, list[tuple[Any, Any]]]:
         async def load(keys: Sequence[int]) -> list[list[tuple[Any, Any]]]:
-            query = (select(model, joined).join(joined, on)
+            query = (core_select(*_columns(model), *_columns(joined)).join_from(model, joined, on)
                      .where(col(getattr(model, key)).in_(list(keys)), model.tenant_id == tenant_id, joined.tenant_id == tenant_id))
             groups: dict[int, list[tuple[Any, Any]]] = defaultdict(list)
-            for row, other in (await session.exec(query.order_by(order_by))).all():
+            for row, other in await _light_rows(session, query.order_by(order_by), model, joined):
                 groups[getattr(row, key)].append((row, other))
             return [groups.get(k, []) for k in keys]
 

@@ -11,6 +11,7 @@ from app.alternatives.schema import AlternativeMutation, AlternativeQuery
 from app.analytics.metrics import OperationMetrics
 from app.analytics.schema import AnalyticsQuery
 from app.api.budget import RequestBudget
+from app.api.compiled import mark_compiled_resolvers
 from app.api.execution import FastExecutionContext, mark_plain_fields
 from app.api.scalars import INPUT_SCALARS
 from app.api.extensions import log_errors, schema_extensions
@@ -59,6 +60,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         config=StrawberryConfig(auto_camel_case=True, scalar_map={**INPUT_SCALARS, **ACCESS_SCALARS}),
     )
     mark_plain_fields(schema._schema)  # plain scalar fields are read without a resolver call (app/api/execution.py)
+    mark_compiled_resolvers(schema._schema)  # relation fields a selection's plan calls directly (app/api/compiled.py)
     return schema
 
 

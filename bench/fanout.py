@@ -22,7 +22,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -109,7 +111,26 @@ async def _write(writer, staff: Principal, exception_id: int, note: str, relay: 
     return event.id
 
 
-async def run_case(server: str, subscribers: int, events: int, interval_ms: float, redis_url: str, main_root: Path) -> dict:
+def _profilers(processes: list[ApiProcess], into: Path | None, label: str) -> list[subprocess.Popen]:
+    """py-spy sampling each server while events are measured (collapsed stacks, one file per process)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if into is None:
+        return []
+    into.mkdir(parents=True, exist_ok=True)
+    return [subprocess.Popen([spy, "record", "--nonblocking", "--gil", "-r", "200", "-f", "raw", "-p", str(p.pid),
+                              "-o", str(into / f"{label}-{n}.txt")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for n, p in enumerate(processes)]
+
+
+def _stop(profilers: list[subprocess.Popen]) -> None:
+    for profiler in profilers:
+        profiler.send_signal(2)  # py-spy writes its file on SIGINT
+    for profiler in profilers:
+        profiler.wait(30)
+
+
+async def run_case(server: str, subscribers: int, events: int, interval_ms: float, redis_url: str, main_root: Path,
+                   profile: Path | None = None) -> dict:
     database_url = await create_postgres_database()
     await asyncio.to_thread(migrate.upgrade, database_url)
     prefix = f"bench-{uuid.uuid4().hex[:8]}:"
@@ -146,6 +167,7 @@ async def run_case(server: str, subscribers: int, events: int, interval_ms: floa
                 rss_after = sum(p.rss_bytes() for p in processes)
 
                 await asyncio.sleep(1.0)  # let the warm-up settle before the CPU clock starts
+                profilers = _profilers(processes, profile, f"{server}-{subscribers}")
                 cpu_before = sum(p.cpu_seconds() for p in processes)
                 started = time.monotonic()
                 written: list[int] = []
@@ -161,6 +183,7 @@ async def run_case(server: str, subscribers: int, events: int, interval_ms: floa
                     pass
                 drain_seconds = time.monotonic() - started
                 cpu_seconds = sum(p.cpu_seconds() for p in processes) - cpu_before
+                _stop(profilers)
                 if relay is not None:
                     await relay.aclose()
                 for task in readers:
@@ -201,13 +224,14 @@ async def main() -> None:
     parser.add_argument("--main-root", type=Path, default=Path("/work/main"))
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--results", default="fanout.json", help="file name under bench/results/")
+    parser.add_argument("--profile", type=Path, default=None, help="sample the servers with py-spy into this folder (skews CPU)")
     args = parser.parse_args()
     results = []
     for n in args.subscribers.split(","):
         for server in args.servers.split(","):
             events = args.main_events if server == "main" else args.events
             try:
-                results.append(await run_case(server, int(n), events, args.interval_ms, args.redis, args.main_root))
+                results.append(await run_case(server, int(n), events, args.interval_ms, args.redis, args.main_root, args.profile))
             except Exception as error:  # noqa: BLE001 - a server that cannot take the load is a result too
                 results.append({"server": server, "subscribers": int(n), "events": events, "error": f"{error.__class__.__name__}: {error}"})
             print(_row(results[-1]), flush=True)

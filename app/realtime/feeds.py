@@ -9,6 +9,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -152,9 +153,13 @@ class Feed:
 class Hub:
     """This process's feeds, created on first use and stopped when their last subscriber leaves."""
 
-    def __init__(self, bus: Bus, sessionmaker: async_sessionmaker[AsyncSession], *, buffer_size: int, catchup_seconds: float) -> None:
+    def __init__(
+        self, bus: Bus, sessionmaker: async_sessionmaker[AsyncSession], *, buffer_size: int, catchup_seconds: float,
+        socket_db_concurrency: int = 4,
+    ) -> None:
         self.bus = bus
         self.sessionmaker = sessionmaker
+        self._socket_db = asyncio.Semaphore(socket_db_concurrency)
         self.buffer_size = buffer_size
         self.catchup_seconds = catchup_seconds
         self.feeds: dict[tuple[Any, ...], Feed] = {}
@@ -171,6 +176,12 @@ class Hub:
         for feed in self.feeds.values():
             feed.stop()
         self.feeds.clear()
+
+    @asynccontextmanager
+    async def socket_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for one socket's own reads (authentication, checks, replays): only so many at once per process."""
+        async with self._socket_db, self.sessionmaker() as session:
+            yield session
 
     def wake_all(self) -> None:
         """Read every feed's table again: notices may have been lost (broker reconnect, periodic safety net)."""
@@ -225,7 +236,7 @@ class Hub:
                 rows = feed.rows_after(follower.cursor)
                 if rows is None:  # behind the buffer: replay from the table
                     follower.live = False
-                    async with self.sessionmaker() as session:
+                    async with self.socket_session() as session:
                         rows = await source.after(session, follower.cursor, PAGE)
                     if not rows:
                         follower.cursor = max(follower.cursor, feed.floor)

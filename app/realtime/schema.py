@@ -119,7 +119,7 @@ def _on_evicted(info: Info):  # noqa: ANN202
 
 async def _visible_depot(info: Info, depot_id: strawberry.ID) -> Depot:
     principal = info.context.viewer
-    async with info.context.runtime.sessionmaker() as session:
+    async with info.context.runtime.hub.socket_session() as session:
         depot = await session.get(Depot, _id(depot_id, "depot"))
     if depot is None or depot.tenant_id != principal.tenant_id or not may_see_depot(principal, depot.id):
         raise _error("depot not found", "NOT_FOUND")  # another tenant's depot does not exist for the caller
@@ -180,7 +180,7 @@ class RealtimeSubscription:
     async def route_updates(
         self, info: Info, route_id: strawberry.ID, after: str | None = None
     ) -> AsyncGenerator[RouteUpdateType, None]:
-        async with info.context.runtime.sessionmaker() as session:
+        async with info.context.runtime.hub.socket_session() as session:
             route = await get_visible_route(session=session, principal=info.context.viewer, route_id=_id(route_id, "route"))
             if route is None:
                 raise _error("route not found", "NOT_FOUND")

@@ -9,10 +9,13 @@ until the last delivery, divided by the deliveries. Memory per subscriber is the
 sockets subscribed, divided by N.
 
 Servers, measured one after the other under the same conditions:
-  fanout  this checkout (events resolved once per document and visibility, the same bytes to every socket)
+  fanout  this checkout (events resolved once per document and visibility, the same bytes sent to every live socket
+          from the feed's task)
   main    another checkout's code (--main-root, default /work/main): the per-socket execution before it
   relay   bench/fanout_relay.py, a raw Starlette WebSocket relay of payloads the writer publishes on Redis:
           no GraphQL, auth or database work, the floor on this machine
+All of them are served by the same uvicorn with the same options (tests/realtime/servers.py: permessage-deflate
+as DETOUR_WS_PER_MESSAGE_DEFLATE says, off unless set).
 
     .venv/bin/python bench/fanout.py [--subscribers 1000,2000] [--events 50] [--interval-ms 100] [--servers relay,main,fanout]
         [--main-events 10] [--main-root /work/main] [--redis redis://127.0.0.1:6379/0] [--client-loop uvloop|asyncio]

@@ -262,7 +262,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     detour = sys.argv[0] if sys.argv and sys.argv[0].endswith("detour") else "detour"
     print(f"Token for the demo driver:     {detour} token --role driver")
     print(f"Token for the demo dispatcher: {detour} token --role dispatcher")
-    uvicorn.run("app.main:create_app", factory=True, host=settings.host, port=settings.port, workers=args.workers, log_config=None)
+    uvicorn.run("app.main:create_app", factory=True, host=settings.host, port=settings.port, workers=args.workers, log_config=None,
+                ws_per_message_deflate=settings.ws_per_message_deflate)
     return 0
 
 

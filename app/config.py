@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     max_subscriptions_per_socket: int = Field(default=20, gt=0)  # a 21st subscribe is answered "Subscription limit reached"
     max_sockets_per_principal: int = Field(default=10, gt=0)  # one user's 11th socket is refused (4403 TOO_MANY_SOCKETS)
     max_sockets_per_process: int = Field(default=2000, gt=0)  # past it a socket is closed before it opens (1013)
+    # Socket authentications, subscription checks and replays of one process that may hold a database connection at
+    # once: a thousand sockets reconnecting together wait their turn instead of exhausting the pool (and PostgreSQL).
+    realtime_socket_db_concurrency: int = Field(default=4, gt=0)
+    # permessage-deflate on WebSockets (uvicorn's option): events are small JSON sent to many sockets, and compressing
+    # the same bytes once per socket cost more CPU than everything else per delivery (and a zlib state per socket).
+    ws_per_message_deflate: bool = False
 
     jwt_secret: str = DEFAULT_JWT_SECRET
     jwt_public_key: str | None = None

@@ -56,7 +56,8 @@ class RequestIdMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            # a WebSocket has no response headers to add the id to: its frames go straight out (one await less per frame)
+            await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
         finally:
             request_id_var.reset(token)
 

@@ -75,7 +75,8 @@ class Runtime:
             settings.broadcast_url, prefix=settings.broadcast_channel_prefix, heartbeat_seconds=settings.broker_heartbeat_seconds,
             heartbeat_timeout_seconds=settings.broker_heartbeat_timeout_seconds, backoff_max_seconds=settings.broker_backoff_max_seconds,
         )
-        hub = Hub(bus, sessionmaker, buffer_size=settings.realtime_buffer_events, catchup_seconds=settings.realtime_catchup_seconds)
+        hub = Hub(bus, sessionmaker, buffer_size=settings.realtime_buffer_events, catchup_seconds=settings.realtime_catchup_seconds,
+                  socket_db_concurrency=settings.realtime_socket_db_concurrency)
         return cls(settings=settings, engine=engine, sessionmaker=sessionmaker, bus=bus, hub=hub, **dependencies)
 
     async def start(self) -> None:

@@ -9,20 +9,30 @@ until the last delivery, divided by the deliveries. Memory per subscriber is the
 sockets subscribed, divided by N.
 
 Servers, measured one after the other under the same conditions:
-  fanout  this checkout (events resolved once per document and visibility, the same bytes to every socket)
+  fanout  this checkout (events resolved once per document and visibility, the same bytes sent to every live socket
+          from the feed's task)
   main    another checkout's code (--main-root, default /work/main): the per-socket execution before it
   relay   bench/fanout_relay.py, a raw Starlette WebSocket relay of payloads the writer publishes on Redis:
           no GraphQL, auth or database work, the floor on this machine
+All of them are served by the same uvicorn with the same options (tests/realtime/servers.py: permessage-deflate
+as DETOUR_WS_PER_MESSAGE_DEFLATE says, off unless set).
 
     .venv/bin/python bench/fanout.py [--subscribers 1000,2000] [--events 50] [--interval-ms 100] [--servers relay,main,fanout]
-        [--main-events 10] [--main-root /work/main] [--redis redis://127.0.0.1:6379/0]
+        [--main-events 10] [--main-root /work/main] [--redis redis://127.0.0.1:6379/0] [--client-loop uvloop|asyncio]
+        [--profile DIR]
+
+The client (all N sockets in this one process, on the same 2 cores as the servers) runs on uvloop unless told
+otherwise: with asyncio's own loop it spent about as much CPU reading the frames as both servers sending them.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -109,7 +119,27 @@ async def _write(writer, staff: Principal, exception_id: int, note: str, relay: 
     return event.id
 
 
-async def run_case(server: str, subscribers: int, events: int, interval_ms: float, redis_url: str, main_root: Path) -> dict:
+def _profilers(processes: list[ApiProcess], into: Path | None, label: str) -> list[subprocess.Popen]:
+    """py-spy sampling each server while events are measured (collapsed stacks, one file per process)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if into is None:
+        return []
+    into.mkdir(parents=True, exist_ok=True)
+    pids = {f"{label}-{n}": p.pid for n, p in enumerate(processes)} | {f"{label}-client": os.getpid()}  # and this bench's client
+    return [subprocess.Popen([spy, "record", "--nonblocking", "--gil", "-r", "200", "-f", "raw", "-p", str(pid),
+                              "-o", str(into / f"{name}.txt")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name, pid in pids.items()]
+
+
+def _stop(profilers: list[subprocess.Popen]) -> None:
+    for profiler in profilers:
+        profiler.send_signal(2)  # py-spy writes its file on SIGINT
+    for profiler in profilers:
+        profiler.wait(30)
+
+
+async def run_case(server: str, subscribers: int, events: int, interval_ms: float, redis_url: str, main_root: Path,
+                   profile: Path | None = None) -> dict:
     database_url = await create_postgres_database()
     await asyncio.to_thread(migrate.upgrade, database_url)
     prefix = f"bench-{uuid.uuid4().hex[:8]}:"
@@ -146,6 +176,7 @@ async def run_case(server: str, subscribers: int, events: int, interval_ms: floa
                 rss_after = sum(p.rss_bytes() for p in processes)
 
                 await asyncio.sleep(1.0)  # let the warm-up settle before the CPU clock starts
+                profilers = _profilers(processes, profile, f"{server}-{subscribers}")
                 cpu_before = sum(p.cpu_seconds() for p in processes)
                 started = time.monotonic()
                 written: list[int] = []
@@ -161,6 +192,7 @@ async def run_case(server: str, subscribers: int, events: int, interval_ms: floa
                     pass
                 drain_seconds = time.monotonic() - started
                 cpu_seconds = sum(p.cpu_seconds() for p in processes) - cpu_before
+                _stop(profilers)
                 if relay is not None:
                     await relay.aclose()
                 for task in readers:
@@ -175,6 +207,11 @@ async def run_case(server: str, subscribers: int, events: int, interval_ms: floa
     measured_ids = set(written)  # the bench's notes (not the warm-up, nor what the report's handlers add)
     latencies = [(at - occurred[i]) * 1000 for inbox in inboxes for i, at in inbox if i in measured_ids]
     delivered = sum(1 for inbox in inboxes for i, _ in inbox if i in measured_ids)
+    by_event: dict[int, list[float]] = {}
+    for inbox in inboxes:
+        for i, at in inbox:
+            if i in measured_ids:
+                by_event.setdefault(i, []).append((at - occurred[i]) * 1000)
     in_order = all([i for i, _ in inbox] == sorted({i for i, _ in inbox}) for inbox in inboxes)
     return {
         "server": server, "subscribers": subscribers, "processes": 2, "document": "graphql/dispatcher/ExceptionEvents.graphql", "events": events, "interval_ms": interval_ms,
@@ -188,10 +225,12 @@ async def run_case(server: str, subscribers: int, events: int, interval_ms: floa
         "server_cpu_us_per_delivery": round(cpu_seconds / delivered * 1e6, 1) if delivered else None,
         "server_rss_growth_mb": round((rss_after - rss_before) / 2**20, 1),
         "memory_per_subscriber_kb": round((rss_after - rss_before) / subscribers / 1024, 1),
+        # first and last receipt of each event, in write order: a stall of a whole process shows as one slow event
+        "per_event_first_last_ms": [[round(min(by_event[i]), 1), round(max(by_event[i]), 1)] for i in written if i in by_event],
     }
 
 
-async def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", default="1000,2000")
     parser.add_argument("--events", type=int, default=50)
@@ -201,13 +240,19 @@ async def main() -> None:
     parser.add_argument("--main-root", type=Path, default=Path("/work/main"))
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--results", default="fanout.json", help="file name under bench/results/")
-    args = parser.parse_args()
+    parser.add_argument("--client-loop", choices=("uvloop", "asyncio"), default="uvloop",
+                        help="event loop of this bench's client of N sockets (it shares the 2 cores with the servers)")
+    parser.add_argument("--profile", type=Path, default=None, help="sample the servers and the client with py-spy into this folder (skews CPU)")
+    return parser.parse_args()
+
+
+async def main(args: argparse.Namespace) -> None:
     results = []
     for n in args.subscribers.split(","):
         for server in args.servers.split(","):
             events = args.main_events if server == "main" else args.events
             try:
-                results.append(await run_case(server, int(n), events, args.interval_ms, args.redis, args.main_root))
+                results.append(await run_case(server, int(n), events, args.interval_ms, args.redis, args.main_root, args.profile))
             except Exception as error:  # noqa: BLE001 - a server that cannot take the load is a result too
                 results.append({"server": server, "subscribers": int(n), "events": events, "error": f"{error.__class__.__name__}: {error}"})
             print(_row(results[-1]), flush=True)
@@ -226,7 +271,8 @@ async def main() -> None:
         print(_row(r))
     output = RESULTS.with_name(args.results)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps({"command": " ".join(["bench/fanout.py", *sys.argv[1:]]), "results": results}, indent=2))
+    output.write_text(json.dumps({"command": " ".join(["bench/fanout.py", *sys.argv[1:]]), "client_loop": args.client_loop,
+                                  "results": results}, indent=2))
     print(f"wrote {output.relative_to(REPO)}")
 
 
@@ -240,4 +286,10 @@ def _row(r: dict) -> str:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    arguments = _arguments()
+    if arguments.client_loop == "uvloop":  # the client reads N sockets in one process: the cheaper loop measures less of itself
+        import uvloop
+
+        uvloop.run(main(arguments))
+    else:
+        asyncio.run(main(arguments))

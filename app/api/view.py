@@ -13,6 +13,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -28,7 +29,7 @@ from app.integrations.api_keys import ApiKeyError, looks_like_api_key
 from app.logs import request_id_var, tenant_var
 from app.realtime.context import SocketContext
 from app.realtime.fanout import SharedDeliveryHandler
-from app.realtime.socket_auth import authenticate_socket
+from app.realtime.socket_auth import UNAVAILABLE_CLOSE_CODE, SocketUnavailable, authenticate_socket
 from app.runtime import Runtime
 
 log = logging.getLogger("detour.sockets")
@@ -41,8 +42,30 @@ _request_contexts: ContextVar[list[Context] | None] = ContextVar("detour_request
 _socket_slot: ContextVar[SocketSlot | None] = ContextVar("detour_socket_slot", default=None)
 
 
+class TransportWSHandler(SharedDeliveryHandler):
+    """graphql-transport-ws; a socket that cannot be authenticated for want of a database is told to retry (1013)."""
+
+    async def handle_connection_init(self, message: Any) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except SocketUnavailable as error:  # not a refusal of the token: 4403 would tell the client to log in again
+            await self.websocket.close(code=UNAVAILABLE_CLOSE_CODE, reason=str(error))
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler):
+    """graphql-ws: the same retry-later close, after a connection_error naming it."""
+
+    async def handle_connection_init(self, message: Any) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except SocketUnavailable as error:
+            await self.send_message({"type": "connection_error", "payload": {"message": str(error), "code": "UNAVAILABLE"}})
+            await self.websocket.close(code=UNAVAILABLE_CLOSE_CODE, reason=str(error))
+
+
 class DetourGraphQL(GraphQL):
-    graphql_transport_ws_handler_class = SharedDeliveryHandler  # subscription events resolved once per group of sockets
+    graphql_transport_ws_handler_class = TransportWSHandler  # subscription events resolved once per group of sockets
+    graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(self, schema: Any, runtime: Runtime, **kwargs: Any) -> None:
         settings = runtime.settings

@@ -6,16 +6,19 @@ rows to a SharedStream instead of yielding them: each row's selection set is exe
 (stream, document, payload variables, visibility key) — in a context of its own, encoded once, and every socket
 of the group sends the same payload with its own operation id spliced into the `next` frame.
 
-Each socket still follows the stream with its own cursor (hub followers), so replays after `after`, ordering,
-de-duplication and the slow-consumer eviction (a socket that falls out of the bounded live buffer is closed
-with 4008) are exactly those of the per-socket path; only the work per event is shared.
+On a hub feed (`SharedStream.follow`), a socket replays what it missed after `after` with its own cursor, then
+joins its group as a live Member: the group is a sink of the feed, and the feed's task renders each new row once
+and offers it to every member in order — no task per socket wakes for an event. A member whose socket cannot
+take a frame right away queues it (its own task drains the queue); more than the feed's buffer waiting makes
+it a slow consumer, closed with 4008 and the cursor of the last frame it was sent. Other streams (merged route
+updates, positions) go through `SharedStream.send`: a loop per socket, with the rendering still shared.
 """
 import asyncio
 import itertools
 import json
 import logging
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Hashable
 from contextlib import aclosing
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -28,6 +31,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from app.api.context import Context, Info
 from app.api.extensions import log_errors, public_error
 from app.auth.principal import Principal
+from app.clock import SYSTEM_CLOCK
+from app.realtime.feeds import Feed, Follower, Hub, SlowConsumer
+from app.realtime.sources import EventSource
 from app.realtime.visibility import selection_of, visibility_key
 
 log = logging.getLogger(__name__)
@@ -78,21 +84,42 @@ class RenderGroup:
         self.users = 0
         self.renders = 0
         self._rendered: OrderedDict[Hashable, asyncio.Future[str]] = OrderedDict()
-        # How a row of the hub's feed becomes an event: set by the first member when its stream is that feed
-        self.row_key: Callable[[Any], Hashable] | None = None
-        self.row_root: Callable[[Any], Any] | None = None
+        # Live members, pushed to by the feed they follow (a group has one stream, so one feed at a time)
+        self.members: dict[Member, None] = {}  # insertion-ordered: frames go out in the order sockets joined
+        self.feed: Feed | None = None
+        self.root: Callable[[Any], Any] | None = None  # how a row of that feed becomes the event's root value
 
-    @property
-    def feed_key(self) -> tuple[int, Hashable]:
-        return (id(self.runtime), self.stream_key)
+    # -- a sink of the feed ----------------------------------------------------------------------------------------
+    async def prepare(self, rows: list[Any]) -> None:
+        """Render new rows before they are offered, so that no member waits on a rendering."""
+        if self.members and self.root is not None:
+            root = self.root
+            rendered = [self.payload(row.id, lambda row=row: root(row)) for row in rows[-RENDERED_EVENTS_PER_GROUP // 2:]]
+            await asyncio.gather(*rendered, return_exceptions=True)  # a failure is met again, and handled, by the members
 
-    async def prerender(self, rows: list[Any]) -> None:
-        """Render new feed rows before the members wake, so that none of them waits on the rendering."""
-        if self.row_key is None or self.row_root is None:
+    def push(self, rows: list[Any]) -> None:
+        """Offer each new row to every live member, in order (the feed's task: never blocks)."""
+        if not self.members or self.root is None:
             return
-        key, root = self.row_key, self.row_root
-        rendered = [self.payload(key(row), lambda row=row: root(row)) for row in rows[-RENDERED_EVENTS_PER_GROUP // 2:]]
-        await asyncio.gather(*rendered, return_exceptions=True)  # a failure is retried by the members themselves
+        root, now = self.root, SYSTEM_CLOCK.now().timestamp()  # tokens are checked against the real time (pyjwt)
+        for row in rows:
+            rendered = self.payload(row.id, lambda row=row: root(row))
+            payload: str | asyncio.Future[str] = rendered
+            if rendered.done() and not rendered.cancelled() and rendered.exception() is None:
+                payload = rendered.result()
+            for member in list(self.members):
+                member.offer(row.id, payload, now)
+
+    def join(self, member: "Member", feed: Feed) -> None:
+        if not self.members:
+            self.feed = feed
+            feed.sinks.add(self)
+        self.members[member] = None
+
+    def leave(self, member: "Member") -> None:
+        if self.members.pop(member, 0) is not None and not self.members and self.feed is not None:
+            self.feed.sinks.discard(self)
+            self.feed = None
 
     def payload(self, event_key: Hashable, root: Callable[[], Any]) -> asyncio.Future[str]:
         """The encoded `payload` of the `next` message for this event, rendered by the first socket that asks."""
@@ -134,16 +161,6 @@ def _payload(result: ExecutionResult) -> dict[str, Any]:
 
 _render_ids = itertools.count(1)
 _groups: dict[Hashable, RenderGroup] = {}
-_by_feed: dict[tuple[int, Hashable], set[RenderGroup]] = {}  # (runtime, feed source key) → the groups reading it
-
-
-def _prerender_for(runtime_id: int):  # noqa: ANN202
-    async def prerender(source_key: Hashable, rows: list[Any]) -> None:
-        groups_of_feed = _by_feed.get((runtime_id, source_key))
-        if groups_of_feed:
-            await asyncio.gather(*(group.prerender(rows) for group in list(groups_of_feed)))
-
-    return prerender
 
 
 def groups() -> dict[Hashable, RenderGroup]:
@@ -158,16 +175,52 @@ class SharedStream:
         self.delivery = delivery
         self.group = group
 
-    async def send(
-        self, rows: AsyncIterator[Any], *, key: Callable[[Any], Hashable], root: Callable[[Any], Any], feed_rows: bool = False,
+    async def follow(
+        self, hub: Hub, source: EventSource, after: int | None, *, root: Callable[[Any], Any], expires_at: float | None,
+        on_slow: Callable[[int], None], on_expired: Callable[[], None],
     ) -> None:
-        """Send every row of `rows` as a `next` frame; returns only when the rows end.
+        """Send every row of the hub's feed for `source` after `after` as a `next` frame; returns never (the socket ends it).
 
-        `feed_rows`: the rows are those of the hub's feed for the stream key, so new ones can be rendered up front.
+        `on_slow(cursor)` and `on_expired()` close the socket (4008 with the cursor to resume from, 4403).
         """
         group = self.group
-        if feed_rows and group.row_key is None:
-            group.row_key, group.row_root = key, root
+        group.root = group.root or root
+        prefix, send_text = self.delivery.frame_prefix, self.delivery.send_text
+        member: Member | None = None
+
+        async def replay(row: Any) -> None:
+            if expires_at is not None and SYSTEM_CLOCK.now().timestamp() >= expires_at:
+                on_expired()
+                await asyncio.Future()
+            rendered = group.payload(row.id, lambda: root(row))
+            payload = rendered.result() if rendered.done() else await asyncio.shield(rendered)
+            try:
+                await send_text(prefix + payload + "}")
+            except Exception:  # the socket is gone: strawberry cancels this operation as the connection ends
+                log.debug("shared delivery: socket closed")
+                await asyncio.Future()
+
+        async def live(feed: Feed, follower: Follower) -> None:
+            nonlocal member
+            member = Member(group, self.delivery, cursor=follower.cursor, limit=feed.buffer_size, expires_at=expires_at,
+                            on_slow=on_slow, on_expired=on_expired)
+            group.join(member, feed)  # before any await: the feed offers every row after the follower's cursor
+            await member.ended  # raises when a rendering failed outright, as the per-socket path would
+            await asyncio.Future()  # closed by the member's end (or gone): strawberry cancels this operation
+
+        group.users += 1
+        try:
+            await hub.follow(source, after, replay=replay, live=live, on_evicted=on_slow)
+        except SlowConsumer:  # evicted while replaying: `on_slow` has closed the socket
+            await asyncio.Future()
+        finally:
+            if member is not None:
+                member.close()
+            self._left()
+
+    async def send(self, rows: AsyncIterator[Any], *, key: Callable[[Any], Hashable], root: Callable[[Any], Any]) -> None:
+        """Send every row of `rows` as a `next` frame from this operation's task; returns only when the rows end."""
+        group = self.group
         prefix = self.delivery.frame_prefix
         send_text = self.delivery.send_text
         group.users += 1
@@ -183,14 +236,139 @@ class SharedStream:
                         log.debug("shared delivery: socket closed")
                         await asyncio.Future()
         finally:
-            group.users -= 1
-            if group.users == 0 and _groups.get(group.key) is group:
-                del _groups[group.key]
-                feed_groups = _by_feed.get(group.feed_key)
-                if feed_groups is not None:
-                    feed_groups.discard(group)
-                    if not feed_groups:
-                        del _by_feed[group.feed_key]
+            self._left()
+
+    def _left(self) -> None:
+        group = self.group
+        group.users -= 1
+        if group.users == 0 and _groups.get(group.key) is group:
+            del _groups[group.key]
+
+
+class Member:
+    """One socket's operation on a render group once it is live: the feed's task offers it each event in order.
+
+    A frame is sent on the spot when nothing of this member is waiting to go out (no task switch per delivery);
+    otherwise it waits in a queue drained by a task of the member's own, and a member whose queue grows beyond
+    `limit` is a slow consumer. `sent` is the id of the last event whose send completed: the cursor to resume from.
+    """
+
+    __slots__ = ("delivery", "prefix", "send_text", "limit", "cursor", "sent", "expires_at", "queue", "sending", "ended",
+                 "_on_slow", "_on_expired", "group")
+
+    def __init__(self, group: "RenderGroup", delivery: Delivery, *, cursor: int, limit: int, expires_at: float | None,
+                 on_slow: Callable[[int], None], on_expired: Callable[[], None]) -> None:
+        self.group = group
+        self.delivery = delivery
+        self.prefix = delivery.frame_prefix
+        self.send_text = delivery.send_text
+        self.limit = limit
+        self.cursor = cursor  # the last event handed to this member (sent or queued)
+        self.sent = cursor
+        self.expires_at = expires_at
+        self.queue: deque[tuple[int, str | asyncio.Future[str]]] = deque()
+        self.sending: asyncio.Task[None] | None = None
+        self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._on_slow = on_slow
+        self._on_expired = on_expired
+
+    def offer(self, event_id: int, payload: str | asyncio.Future[str], now: float) -> None:
+        if event_id <= self.cursor or self.ended.done():  # sent while it replayed, or on its way out
+            return
+        if self.expires_at is not None and now >= self.expires_at:
+            self._end(self._on_expired)
+            return
+        self.cursor = event_id
+        if self.sending is None and type(payload) is str:
+            self._send_now(event_id, payload)
+            return
+        self.queue.append((event_id, payload))
+        if len(self.queue) > self.limit:
+            self._end(lambda: self._on_slow(self.sent))
+        elif self.sending is None:
+            self.sending = asyncio.create_task(self._drain(None))
+
+    def _send_now(self, event_id: int, payload: str) -> None:
+        sending = self.send_text(self.prefix + payload + "}")
+        try:
+            waiting_on = sending.send(None)  # the send runs here, in the feed's task, until it has to wait
+        except StopIteration:
+            self.sent = event_id
+            return
+        except Exception:  # the socket is gone: strawberry cancels this operation as the connection ends
+            log.debug("shared delivery: socket closed")
+            self._end(None)
+            return
+        self.sending = asyncio.create_task(self._drain((sending, waiting_on, event_id)))
+
+    async def _drain(self, started: tuple[Coroutine[Any, Any, Any], Any, int] | None) -> None:
+        try:
+            if started is not None:
+                sending, waiting_on, event_id = started
+                await _resume(sending, waiting_on)
+                self.sent = event_id
+            while self.queue:
+                event_id, payload = self.queue[0]
+                if type(payload) is not str:
+                    try:
+                        payload = payload.result() if payload.done() else await asyncio.shield(payload)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as error:  # a rendering that failed outright ends the operation, as per socket
+                        self._end(None, error)
+                        return
+                await self.send_text(self.prefix + payload + "}")
+                self.queue.popleft()
+                self.sent = event_id
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the socket is gone: strawberry cancels this operation as the connection ends
+            log.debug("shared delivery: socket closed")
+            self._end(None)
+        finally:
+            if self.sending is asyncio.current_task():
+                self.sending = None
+
+    def close(self) -> None:
+        """The operation ended (completed by the client, the socket closed): stop sending."""
+        self._end(None)
+        if not self.ended.cancelled():
+            self.ended.exception()  # retrieved: whoever awaited it has seen it
+
+    def _end(self, then: Callable[[], None] | None, error: BaseException | None = None) -> None:
+        """Leave the group (a slow consumer, an expired token, a closed socket); `then` closes the socket."""
+        self.group.leave(self)
+        self.queue.clear()
+        if self.sending is not None and self.sending is not asyncio.current_task():
+            self.sending.cancel()
+            self.sending = None
+        if not self.ended.done():
+            if error is not None:
+                self.ended.set_exception(error)
+            else:
+                self.ended.set_result(None)
+            if then is not None:
+                then()
+
+
+async def _resume(coroutine: Coroutine[Any, Any, Any], waiting_on: Any) -> Any:
+    """Finish, in this task, a coroutine that was stepped by hand until it had to wait on `waiting_on` (as a task would)."""
+    while True:
+        try:
+            if waiting_on is None:  # a bare yield (asyncio.sleep(0))
+                await asyncio.sleep(0)
+            else:
+                waiting_on._asyncio_future_blocking = False  # as a task does with what its coroutine yields  # noqa: SLF001
+                await waiting_on
+        except asyncio.CancelledError:
+            coroutine.close()
+            raise
+        except Exception:  # noqa: BLE001, S110 - the coroutine itself meets the outcome when it resumes
+            pass
+        try:
+            waiting_on = coroutine.send(None)
+        except StopIteration as done:
+            return done.value
 
 
 def shared_stream(info: Info, stream_key: Hashable) -> SharedStream | None:
@@ -210,15 +388,10 @@ def shared_stream(info: Info, stream_key: Hashable) -> SharedStream | None:
         json.dumps(payload_variables, sort_keys=True, default=str), visibility_key(principal, selection),
     )
     runtime = info.context.runtime
-    if not any(getattr(prepare, "fanout", False) for prepare in runtime.hub.prepare):
-        prerender = _prerender_for(id(runtime))
-        prerender.fanout = True  # type: ignore[attr-defined]
-        runtime.hub.prepare.append(prerender)
     group = _groups.get(key)
     if group is None:
         group = _groups[key] = RenderGroup(
             key, stream_key=stream_key, schema=raw.schema, document=document, operation_name=operation.name.value if operation.name else None,
             variables=delivery.variables, principal=principal, runtime=runtime,
         )
-        _by_feed.setdefault(group.feed_key, set()).add(group)
     return SharedStream(delivery, group)

@@ -4,12 +4,17 @@ A Feed reads the rows of one EventSource after its head whenever the bus wakes i
 newest ones in a bounded buffer. Each subscriber (a Follower) only holds a cursor: it replays from
 the table while it is behind the buffer, then takes rows from the buffer. A live follower that falls
 further behind than the buffer holds is evicted (a slow consumer), so memory stays bounded.
+
+A subscriber may instead be pushed to (Hub.follow): once it has caught up, the feed's own task hands each
+batch of new rows to the feed's sinks (render groups, app/realtime/fanout.py), which send them to their
+members, so that no subscriber task wakes per event; the sink bounds each member's backlog.
 """
 import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,6 +42,7 @@ class Follower:
         self.cursor = cursor
         self.arrived_at_progress = arrived  # the feed's arrival count when this follower last moved
         self.live = False
+        self.pushed = False  # caught up and fed by a sink from the feed's task: never woken, never trimmed away
         self.evicted = False
         self.wake = asyncio.Event()
         self._on_evicted = on_evicted
@@ -48,16 +54,18 @@ class Follower:
             self._on_evicted(self.cursor)
 
 
-Prepare = Callable[[tuple[Any, ...], list[Any]], Awaitable[None]]
+class Sink(Protocol):
+    """Takes every batch of new rows from the feed's task: prepared (awaited) first, then pushed (never blocks)."""
+
+    async def prepare(self, rows: list[Any]) -> None: ...
+
+    def push(self, rows: list[Any]) -> None: ...
 
 
 class Feed:
-    def __init__(
-        self, source: EventSource, bus: Bus, sessionmaker: async_sessionmaker[AsyncSession], buffer_size: int,
-        prepare: list[Prepare] | None = None,
-    ) -> None:
+    def __init__(self, source: EventSource, bus: Bus, sessionmaker: async_sessionmaker[AsyncSession], buffer_size: int) -> None:
         self.source = source
-        self.prepare = prepare if prepare is not None else []
+        self.sinks: set[Sink] = set()
         self.bus = bus
         self.sessionmaker = sessionmaker
         self.buffer_size = buffer_size
@@ -122,27 +130,34 @@ class Feed:
             self.head = rows[-1].id
             self._trim()
             await self._prepare(rows)
+            for sink in list(self.sinks):
+                try:
+                    sink.push(rows)
+                except Exception:  # one broken sink must not starve the others
+                    log.exception("feed sink failed", extra={"feed": str(self.source.key)})
             for follower in list(self.followers):
-                follower.wake.set()
+                if not follower.pushed:
+                    follower.wake.set()
             if len(rows) < PAGE:
                 return
             await asyncio.sleep(0)  # let followers drain before the next page
 
     async def _prepare(self, rows: list[Any]) -> None:
-        """Work every follower would do for these rows, done once before they wake (shared renderings)."""
-        for prepare in self.prepare:
-            try:
-                await prepare(self.source.key, rows)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the followers do it themselves then
-                log.warning("feed preparation failed", extra={"feed": str(self.source.key)}, exc_info=True)
+        """Work every subscriber would do for these rows, done once before they get them (shared renderings)."""
+        if not self.sinks:
+            return
+        outcomes = await asyncio.gather(*(sink.prepare(rows) for sink in list(self.sinks)), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, asyncio.CancelledError):
+                raise outcome
+            if isinstance(outcome, Exception):  # the sink renders them on demand then
+                log.warning("feed preparation failed", extra={"feed": str(self.source.key)}, exc_info=outcome)
 
     def _trim(self) -> None:
         while len(self.buffer) > self.buffer_size:
             self.floor = self.buffer.popleft().id
         for follower in list(self.followers):
-            if not follower.evicted and (
+            if not follower.evicted and not follower.pushed and (
                 (follower.live and follower.cursor < self.floor)  # fell out of the buffer
                 or self.arrived - follower.arrived_at_progress > self.buffer_size  # stuck while replaying
             ):
@@ -152,13 +167,16 @@ class Feed:
 class Hub:
     """This process's feeds, created on first use and stopped when their last subscriber leaves."""
 
-    def __init__(self, bus: Bus, sessionmaker: async_sessionmaker[AsyncSession], *, buffer_size: int, catchup_seconds: float) -> None:
+    def __init__(
+        self, bus: Bus, sessionmaker: async_sessionmaker[AsyncSession], *, buffer_size: int, catchup_seconds: float,
+        socket_db_concurrency: int = 4,
+    ) -> None:
         self.bus = bus
         self.sessionmaker = sessionmaker
+        self._socket_db = asyncio.Semaphore(socket_db_concurrency)
         self.buffer_size = buffer_size
         self.catchup_seconds = catchup_seconds
         self.feeds: dict[tuple[Any, ...], Feed] = {}
-        self.prepare: list[Prepare] = []  # awaited with each batch of new rows, before the followers wake
         self._catchup: asyncio.Task[None] | None = None
         bus.on_reconnect(self.wake_all)
 
@@ -171,6 +189,12 @@ class Hub:
         for feed in self.feeds.values():
             feed.stop()
         self.feeds.clear()
+
+    @asynccontextmanager
+    async def socket_session(self) -> AsyncIterator[AsyncSession]:
+        """A session for one socket's own reads (authentication, checks, replays): only so many at once per process."""
+        async with self._socket_db, self.sessionmaker() as session:
+            yield session
 
     def wake_all(self) -> None:
         """Read every feed's table again: notices may have been lost (broker reconnect, periodic safety net)."""
@@ -192,7 +216,7 @@ class Hub:
                 self._release(feed)
                 raise
             return feed
-        feed = self.feeds[source.key] = Feed(source, self.bus, self.sessionmaker, self.buffer_size, self.prepare)
+        feed = self.feeds[source.key] = Feed(source, self.bus, self.sessionmaker, self.buffer_size)
         feed.users += 1
         try:
             await feed.start()
@@ -225,7 +249,7 @@ class Hub:
                 rows = feed.rows_after(follower.cursor)
                 if rows is None:  # behind the buffer: replay from the table
                     follower.live = False
-                    async with self.sessionmaker() as session:
+                    async with self.socket_session() as session:
                         rows = await source.after(session, follower.cursor, PAGE)
                     if not rows:
                         follower.cursor = max(follower.cursor, feed.floor)
@@ -244,6 +268,41 @@ class Hub:
                     follower.arrived_at_progress = feed.arrived
                     if follower.evicted:
                         raise SlowConsumer(follower.cursor)
+        finally:
+            feed.followers.discard(follower)
+            self._release(feed)
+
+    async def follow(
+        self, source: EventSource, after: int | None, *, replay: Callable[[Any], Awaitable[None]],
+        live: Callable[[Feed, Follower], Awaitable[None]], on_evicted: Callable[[int], None] | None = None,
+    ) -> None:
+        """Rows after `after` (or from now when None): the ones already there go one by one through `replay`, from the
+        table, then from the buffer; once caught up, `live(feed, follower)` takes over and must register a sink with
+        the feed before it first awaits (the feed pushes what comes next). Raises SlowConsumer when evicted meanwhile."""
+        feed = await self._acquire(source)
+        follower = Follower(feed.head if after is None else after, on_evicted, arrived=feed.arrived)
+        feed.followers.add(follower)
+        try:
+            while True:
+                if follower.evicted:
+                    raise SlowConsumer(follower.cursor)
+                rows = feed.rows_after(follower.cursor)
+                if rows is None:  # behind the buffer: replay from the table
+                    async with self.socket_session() as session:
+                        rows = await source.after(session, follower.cursor, PAGE)
+                    if not rows:
+                        follower.cursor = max(follower.cursor, feed.floor)
+                        continue
+                elif not rows:
+                    break  # caught up: no await from here until `live` has joined
+                for row in rows:
+                    await replay(row)
+                    follower.cursor = row.id
+                    follower.arrived_at_progress = feed.arrived
+                    if follower.evicted:
+                        raise SlowConsumer(follower.cursor)
+            follower.live = follower.pushed = True
+            await live(feed, follower)
         finally:
             feed.followers.discard(follower)
             self._release(feed)

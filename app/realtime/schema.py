@@ -112,6 +112,7 @@ async def _delivered(info: Info, rows: AsyncIterator[Any]) -> AsyncIterator[Any]
 
 def _on_evicted(info: Info):  # noqa: ANN202
     def evicted(cursor: int) -> None:
+        log.info("slow consumer closed", extra={"cursor": cursor})
         _close_socket(info, SLOW_CONSUMER_CLOSE_CODE, f"slow consumer: resubscribe with after={cursor}")
 
     return evicted
@@ -119,7 +120,7 @@ def _on_evicted(info: Info):  # noqa: ANN202
 
 async def _visible_depot(info: Info, depot_id: strawberry.ID) -> Depot:
     principal = info.context.viewer
-    async with info.context.runtime.sessionmaker() as session:
+    async with info.context.runtime.hub.socket_session() as session:
         depot = await session.get(Depot, _id(depot_id, "depot"))
     if depot is None or depot.tenant_id != principal.tenant_id or not may_see_depot(principal, depot.id):
         raise _error("depot not found", "NOT_FOUND")  # another tenant's depot does not exist for the caller
@@ -163,11 +164,15 @@ class RealtimeSubscription:
         depot = await _visible_depot(info, depot_id)
         source = DepotExceptionEvents(depot.tenant_id, depot.id)
         hub = info.context.runtime.hub
-        rows = _delivered(info, hub.stream(source, _event_cursor(after), on_evicted=_on_evicted(info)))
+        cursor = _event_cursor(after)
         shared = shared_stream(info, source.key)
-        if shared is not None:
-            await shared.send(rows, key=_row_id, root=ExceptionEventType.from_row, feed_rows=True)
+        if shared is not None:  # the feed's task sends each event to the socket, rendered once for its group
+            await shared.follow(
+                hub, source, cursor, root=ExceptionEventType.from_row, expires_at=getattr(info.context, "expires_at", None),
+                on_slow=_on_evicted(info), on_expired=lambda: _close_socket(info, TOKEN_EXPIRED_CLOSE_CODE, "token expired"),
+            )
             return
+        rows = _delivered(info, hub.stream(source, cursor, on_evicted=_on_evicted(info)))
         async for row in rows:
             async with event_scope(info.context):
                 yield ExceptionEventType.from_row(row)
@@ -180,7 +185,7 @@ class RealtimeSubscription:
     async def route_updates(
         self, info: Info, route_id: strawberry.ID, after: str | None = None
     ) -> AsyncGenerator[RouteUpdateType, None]:
-        async with info.context.runtime.sessionmaker() as session:
+        async with info.context.runtime.hub.socket_session() as session:
             route = await get_visible_route(session=session, principal=info.context.viewer, route_id=_id(route_id, "route"))
             if route is None:
                 raise _error("route not found", "NOT_FOUND")
@@ -222,10 +227,6 @@ class RealtimeSubscription:
             return
         async for position, next_stop in _delivered(info, positions):
             yield DriverPositionType.from_row(position, next_stop)
-
-
-def _row_id(row: Any) -> int:
-    return row.id
 
 
 async def _route_updates(rows: AsyncIterator[tuple[str, Any]], start: tuple[int, int]) -> AsyncIterator[RouteUpdateType]:

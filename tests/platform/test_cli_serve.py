@@ -88,3 +88,15 @@ def test_a_bad_address_is_refused_at_start_up(serve, monkeypatch, capsys, name, 
     err = capsys.readouterr().err
     assert code == 2 and listened is None
     assert said in err and "Traceback" not in err
+
+
+def test_websocket_compression_follows_the_setting(serve, monkeypatch):
+    # given the default, then compression turned on by the environment
+    monkeypatch.delenv("DETOUR_WS_PER_MESSAGE_DEFLATE", raising=False)
+    _, by_default, _ = serve()
+    monkeypatch.setenv("DETOUR_WS_PER_MESSAGE_DEFLATE", "true")
+    _, turned_on, _ = serve()
+
+    # then uvicorn is told not to compress by default, and to compress when asked
+    assert by_default["ws_per_message_deflate"] is False
+    assert turned_on["ws_per_message_deflate"] is True

@@ -16,8 +16,9 @@ class SocketClosed(Exception):
 class AsgiSocket:
     """A client that only reads when asked to; once `unread_limit` frames wait, the server's send blocks."""
 
-    def __init__(self, app: Any, *, unread_limit: int = 1000, origin: str | None = None) -> None:
+    def __init__(self, app: Any, *, unread_limit: int = 1000, origin: str | None = None, subprotocol: str = SUBPROTOCOL) -> None:
         self.app = app
+        self.subprotocol = subprotocol
         self.to_app: asyncio.Queue[dict] = asyncio.Queue()
         self.from_app: asyncio.Queue[dict] = asyncio.Queue(maxsize=unread_limit)
         self.closed: asyncio.Future[SocketClosed] = asyncio.get_running_loop().create_future()
@@ -39,12 +40,12 @@ class AsgiSocket:
 
     async def connect(self) -> dict:
         """Open the socket; returns the server's accept (a refused handshake raises SocketClosed)."""
-        headers = [(b"host", b"detour.test"), (b"sec-websocket-protocol", SUBPROTOCOL.encode())]
+        headers = [(b"host", b"detour.test"), (b"sec-websocket-protocol", self.subprotocol.encode())]
         if self.origin:
             headers.append((b"origin", self.origin.encode()))
         scope = {
             "type": "websocket", "asgi": {"version": "3.0"}, "scheme": "ws", "path": "/graphql", "raw_path": b"/graphql",
-            "root_path": "", "query_string": b"", "headers": headers, "subprotocols": [SUBPROTOCOL],
+            "root_path": "", "query_string": b"", "headers": headers, "subprotocols": [self.subprotocol],
             "server": ("detour.test", 80), "client": ("127.0.0.1", 40000), "state": {},
         }
         self.task = asyncio.create_task(self.app(scope, self._receive, self._send))

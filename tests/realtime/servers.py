@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from app.config import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -53,8 +55,11 @@ def api_processes(
     env = {
         **os.environ, "DETOUR_DATABASE_URL": database_url, "DETOUR_BROADCAST_URL": broadcast_url,
         "DETOUR_BROADCAST_CHANNEL_PREFIX": prefix, "DETOUR_RUN_WORKER_IN_PROCESS": "false", "DETOUR_LOG_LEVEL": "WARNING",
+        "DETOUR_DEMO_SIMULATE": "false",  # the demo simulator would seed and drive a demo tenant in every process
         **(extra_env or {}),
     }
+    # uvicorn's own options, as `detour serve` sets them from the settings (the same for every app served here)
+    deflate = env.get("DETOUR_WS_PER_MESSAGE_DEFLATE", str(Settings.model_fields["ws_per_message_deflate"].default))
     processes, logs, urls = [], [], []
     try:
         for _ in range(count):
@@ -63,7 +68,8 @@ def api_processes(
             log = open(f"{logs_dir}/server-{port}.log", "w+b") if logs_dir else tempfile.TemporaryFile()  # noqa: SIM115
             logs.append(log)
             processes.append(subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port), "--ws-max-queue", "64"],
+                [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port), "--ws-max-queue", "64",
+                 "--ws-per-message-deflate", str(deflate).lower()],
                 cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
             ))
             urls.append(f"http://127.0.0.1:{port}")

@@ -208,3 +208,51 @@ async def test_a_type_not_audited_is_rendered_per_user(shaped_app, sockets, fact
 
     # then each dispatcher gets their own rendering
     assert [p[0]["payload"]["data"]["notes"]["forUser"] for p in payloads] == [f"for user {fleet.dispatcher.id}", f"for user {colleague.id}"]
+
+
+class _TaskRecordingSocket(AsgiSocket):
+    """Notes the name of the server task that sent each `next` frame."""
+
+    def __init__(self, app, **kwargs) -> None:  # noqa: ANN001
+        super().__init__(app, **kwargs)
+        self.senders: list[str] = []
+
+    async def _send(self, message: dict) -> None:
+        if message["type"] == "websocket.send" and '"type": "next"' in message.get("text", ""):
+            self.senders.append(asyncio.current_task().get_name())
+        await super()._send(message)
+
+
+async def test_live_events_go_out_from_the_feed_task_and_a_stalled_socket_holds_nobody_up(asgi_app, sockets, factory, runtime):
+    # given two dispatchers on the dispatcher document, one of whom stops reading after two frames
+    fleet = await factory.fleet(stops=1)
+    exception_id = await open_exception(runtime, fleet.driver, fleet.stops[0].id)
+    colleague = await _colleague(runtime, fleet.dispatcher)
+    reading = _TaskRecordingSocket(asgi_app)
+    stalled = _TaskRecordingSocket(asgi_app, unread_limit=2)
+    for socket, user in ((reading, fleet.dispatcher), (stalled, colleague)):
+        sockets.append(socket)
+        assert (await socket.init({"token": factory.token(user)}))["type"] == "connection_ack"
+        await socket.subscribe("q", DISPATCHER_DOCUMENT, {"depotId": str(fleet.depot.id)})
+    await until(lambda: _live_followers(runtime) == 2)
+
+    # when eight notes are added
+    await add_notes(runtime, fleet.dispatcher, exception_id, 8)
+
+    # then the reader gets all eight in order while the other socket waits, sent by the feed's own task
+    ids = [f["payload"]["data"]["exceptionEvents"]["id"] for f in await _frames(reading, 8)]
+    assert ids == sorted(ids, key=int) and len(set(ids)) == 8
+    feed_task = f"feed:{DepotExceptionEvents(fleet.tenant.id, fleet.depot.id).key}"
+    assert set(reading.senders) == {feed_task}
+    assert stalled.from_app.full()
+
+    # and once the stalled socket reads again it gets the same eight, in order, and stays open
+    assert [f["payload"]["data"]["exceptionEvents"]["id"] for f in await _frames(stalled, 8)] == ids
+    assert not stalled.closed.done()
+    # (the third frame was begun by the feed's task and finished by the socket's own, which sent the rest from its queue)
+    assert stalled.senders[:3] == [feed_task] * 3 and feed_task not in stalled.senders[3:]
+
+    # when both leave, then their render group and the feed are gone
+    for socket in (reading, stalled):
+        await socket.close()
+    await until(lambda: not any(g.principal.tenant_id == fleet.tenant.id for g in groups().values()) and not runtime.hub.feeds)

@@ -31,6 +31,7 @@ from graphql import (
     GraphQLOutputType,
     GraphQLSchema,
     Undefined,
+    get_nullable_type,
     is_leaf_type,
 )
 from graphql.pyutils import Path
@@ -164,7 +165,7 @@ class Planner:
         if definition is None or not getattr(field.resolve, "_is_default", False) or field.args:
             return None
         attribute = definition.python_name
-        if complete.__name__ == "complete_leaf":  # a scalar needs no path: none is made
+        if is_leaf_type(get_nullable_type(field.type)):  # a scalar needs no path: none is made
             return lambda source, _path, _execution: complete(getattr(source, attribute), None, None)
         typename = parent.name
 
@@ -203,8 +204,7 @@ class Planner:
             item = self._value(output.of_type, details)
             return None if item is None else _list(item, nullable)
         if isinstance(output, GraphQLObjectType):
-            sub_details = details  # graphql-core completes the object with the field's own details: so does the plan
-            plan = self.object_plan(output, sub_details)
+            plan = self.object_plan(output, details)  # as graphql-core: the object with the field's own details
             if plan is None:
                 return None
 

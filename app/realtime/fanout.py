@@ -159,6 +159,18 @@ def _payload(result: ExecutionResult) -> dict[str, Any]:
     return payload
 
 
+async def _send_rendered(group: "RenderGroup", event_key: Hashable, root: Callable[[], Any], prefix: str,
+                         send_text: Callable[[str], Awaitable[None]]) -> None:
+    """The group's rendering of one event sent as this socket's `next` frame (`prefix`: the frame up to its payload)."""
+    rendered = group.payload(event_key, root)
+    payload = rendered.result() if rendered.done() else await asyncio.shield(rendered)
+    try:
+        await send_text(prefix + payload + "}")
+    except Exception:  # the socket is gone: strawberry cancels this operation as the connection ends
+        log.debug("shared delivery: socket closed")
+        await asyncio.Future()
+
+
 _render_ids = itertools.count(1)
 _groups: dict[Hashable, RenderGroup] = {}
 
@@ -192,13 +204,7 @@ class SharedStream:
             if expires_at is not None and SYSTEM_CLOCK.now().timestamp() >= expires_at:
                 on_expired()
                 await asyncio.Future()
-            rendered = group.payload(row.id, lambda: root(row))
-            payload = rendered.result() if rendered.done() else await asyncio.shield(rendered)
-            try:
-                await send_text(prefix + payload + "}")
-            except Exception:  # the socket is gone: strawberry cancels this operation as the connection ends
-                log.debug("shared delivery: socket closed")
-                await asyncio.Future()
+            await _send_rendered(group, row.id, lambda: root(row), prefix, send_text)
 
         async def live(feed: Feed, follower: Follower) -> None:
             nonlocal member
@@ -228,13 +234,7 @@ class SharedStream:
             # closed here, not when the collector gets to it: a feed follows the socket's rows only while they are open
             async with aclosing(rows):
                 async for row in rows:
-                    rendered = group.payload(key(row), lambda row=row: root(row))
-                    payload = rendered.result() if rendered.done() else await asyncio.shield(rendered)
-                    try:
-                        await send_text(prefix + payload + "}")
-                    except Exception:  # the socket is gone: strawberry cancels this operation as the connection ends
-                        log.debug("shared delivery: socket closed")
-                        await asyncio.Future()
+                    await _send_rendered(group, key(row), lambda row=row: root(row), prefix, send_text)
         finally:
             self._left()
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.clock import current_time
 from app.analytics.areas import stored_cell
+from app.analytics.rollups import rebuild_days
 from app.delivery_exceptions.models import REASON_CODES, ExceptionKind
 from app.geo import haversine_km
 from app.tenants.models import Role
@@ -156,6 +157,7 @@ async def generate(
     for offset, quota in enumerate(quotas):
         await history.day(depots, end - timedelta(days=days - offset), quota)
     await history.flush()
+    await connection.run_sync(lambda sync: rebuild_days(sync, [tenant_id]))  # the rows went in around the session hook
     return tenant_id
 
 

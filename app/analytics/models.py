@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from app.analytics.areas import stored_cell
+from app.analytics.rollups import DayKey, add_to_days
 from app.db import StrEnumType, UTCDateTime
 from app.delivery_exceptions.models import DeliveryException, ExceptionEvent, ExceptionKind
 from app.routes.models import AttemptOutcome, DeliveryAttempt, Route, Stop
@@ -161,19 +162,41 @@ def _keep_stop_facts(session: Session, _context: Any) -> None:
         if rows:
             connection.execute(areas.insert(), rows)
     if attempts:
-        zones = dict(connection.execute(
-            sa.select(facts.c.stop_id, Depot.timezone).join(Depot, Depot.id == facts.c.depot_id).where(facts.c.stop_id.in_({a.stop_id for a in attempts}))
-        ).all())
-        for attempt in attempts:
-            if attempt.stop_id not in zones:  # a stop written around the ORM has no fact row to complete
-                continue
-            values: dict[str, Any] = {}
-            if attempt.attempt_number == 1:
-                values = {"first_attempt_at": attempt.attempted_at, "first_local_date": local_date(attempt.attempted_at, zones[attempt.stop_id]),
-                          "first_delivered": attempt.outcome == AttemptOutcome.DELIVERED}
-                if attempt.driver_id is not None:
-                    values["driver_id"] = attempt.driver_id
-            if attempt.outcome == AttemptOutcome.FAILED:
-                values["failed_attempts"] = facts.c.failed_attempts + 1
-            if values:
-                connection.execute(facts.update().where(facts.c.stop_id == attempt.stop_id).values(**values))
+        _record_attempts(connection, attempts)
+
+
+def _record_attempts(connection: Any, attempts: list[DeliveryAttempt]) -> None:
+    """Each new attempt completes its stop's fact row and adds to the sums of the stop's first day (rollups.py)."""
+    facts = StopFact.__table__
+    known = {row.stop_id: row for row in connection.execute(
+        sa.select(facts.c.stop_id, facts.c.tenant_id, facts.c.depot_id, facts.c.first_local_date, Depot.timezone)
+        .join(Depot, Depot.id == facts.c.depot_id).where(facts.c.stop_id.in_({a.stop_id for a in attempts}))
+    )}
+    first_days = {stop_id: row.first_local_date for stop_id, row in known.items()}
+    deltas: dict[DayKey, tuple[int, int, int]] = {}
+
+    def add(stop_id: int, first: int, delivered: int, failed: int) -> None:
+        fact, day = known[stop_id], first_days[stop_id]
+        if day is None:  # not attempted yet: no day to count a failure in until the first attempt is (as the facts read)
+            return
+        before = deltas.get((fact.tenant_id, fact.depot_id, day), (0, 0, 0))
+        deltas[(fact.tenant_id, fact.depot_id, day)] = (before[0] + first, before[1] + delivered, before[2] + failed)
+
+    for attempt in sorted(attempts, key=lambda a: a.attempt_number):
+        if attempt.stop_id not in known:  # a stop written around the ORM has no fact row to complete
+            continue
+        values: dict[str, Any] = {}
+        failed = attempt.outcome == AttemptOutcome.FAILED
+        if attempt.attempt_number == 1:  # one per stop (uq_delivery_attempt_stop_number)
+            first_days[attempt.stop_id] = local_date(attempt.attempted_at, known[attempt.stop_id].timezone)
+            values = {"first_attempt_at": attempt.attempted_at, "first_local_date": first_days[attempt.stop_id],
+                      "first_delivered": attempt.outcome == AttemptOutcome.DELIVERED}
+            if attempt.driver_id is not None:
+                values["driver_id"] = attempt.driver_id
+            add(attempt.stop_id, 1, int(attempt.outcome == AttemptOutcome.DELIVERED), 0)
+        if failed:
+            values["failed_attempts"] = facts.c.failed_attempts + 1
+            add(attempt.stop_id, 0, 0, 1)
+        if values:
+            connection.execute(facts.update().where(facts.c.stop_id == attempt.stop_id).values(**values))
+    add_to_days(connection, deltas)

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.analytics.dialect import Dialect
+from app.analytics.periods import first_attempts_per_day
 from app.analytics.service import E, F, Scope, _count_if, _exceptions, _failure_costed, _first_attempts, dialect_for
 
 
@@ -28,11 +29,16 @@ async def series(*, session: AsyncSession, scope: Scope, kpi: Kpi, bucket: Bucke
     dialect = await dialect_for(session=session, scope=scope)
     per_hour = bucket is Bucket.HOUR
     if kpi in (Kpi.FIRST_TIME_SUCCESS_RATE, Kpi.FAILED_ATTEMPTS):
+        if not per_hour:  # the depot's calendar day was stored with the fact row, and summed per day (rollups.py)
+            days = await first_attempts_per_day(session=session, scope=scope)
+            if kpi is Kpi.FAILED_ATTEMPTS:
+                return [(day.isoformat(), float(failed)) for day, (_, _, failed) in days]
+            return [(day.isoformat(), delivered / first) for day, (first, delivered, _) in days]
         value = sa.func.sum(F.failed_attempts) if kpi is Kpi.FAILED_ATTEMPTS else 1.0 * _count_if(F.first_delivered) / sa.func.count()
-        if not per_hour:  # the depot's calendar day was stored with the fact row
-            query = _first_attempts(scope, F.first_local_date, value.label("value")).group_by(F.first_local_date).order_by(F.first_local_date)
-            return [(row.first_local_date.isoformat(), float(row.value)) for row in (await session.exec(query)).all()]
         query, local = dialect.with_local_time(_first_attempts(scope), F.first_attempt_at, F.depot_id)
+        label = local.bucket(per_hour).label("bucket")
+        rows = (await session.exec(query.add_columns(label, value.label("value")).group_by(label).order_by(label))).all()
+        return [(row.bucket, float(row.value)) for row in rows]
     if dialect.is_postgres and kpi is Kpi.P90_RESOLUTION_MINUTES:
         return await _p90_series_by_local_time(session=session, scope=scope, dialect=dialect, per_hour=per_hour)
     if dialect.is_postgres:

@@ -8,8 +8,7 @@ resolved exceptions reported in the period. Failure cost is set when an exceptio
 closed, so cost per failed attempt averages the closed exceptions that recorded a failed
 attempt. The kind filter narrows exceptions only; first-time success is about stops.
 """
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement, Select
@@ -18,7 +17,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.analytics.areas import descendant_range, parent_bits
 from app.analytics.dialect import Dialect
 from app.analytics.models import ExceptionArea, StopFact
-from app.auth.principal import Principal
+from app.analytics.periods import first_attempt_totals
+from app.analytics.scope import Scope, _first_attempts, _narrow_facts  # noqa: F401 (the service's names for its callers)
 from app.delivery_exceptions.models import DeliveryException, ExceptionEvent, ExceptionKind, ResolutionStep
 from app.tenants.models import Depot
 
@@ -26,33 +26,6 @@ E, F, X = DeliveryException, StopFact, ExceptionArea
 GATE_REASONS = ("GATE_CLOSED", "ENTRY_CODE_INVALID", "KEY_FAILED", "BUILDING_LOCKED")
 STAFF_ROLES = ("dispatcher", "supervisor", "driver")
 CUSTOMER_ROLE = "customer"
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Whose rows and which ones: always one tenant; the rest narrows."""
-
-    tenant_id: int
-    start: datetime
-    end: datetime
-    depot_ids: tuple[int, ...] | None = None  # None: every depot of the tenant
-    driver_id: int | None = None
-    kinds: tuple[ExceptionKind, ...] = ()
-    area: str | None = None  # an H3 cell of any resolution
-
-    @classmethod
-    def for_principal(cls, principal: Principal, *, start: datetime, end: datetime, depot_id: int | None = None, **narrowing) -> "Scope":  # noqa: ANN003
-        """A dispatcher tied to depots sees only those; asking for another depot yields nothing rather than an error."""
-        allowed = principal.depot_ids if principal.is_staff else None
-        if depot_id is not None:
-            depots = (depot_id,) if allowed is None or depot_id in allowed else ()
-        else:
-            depots = tuple(sorted(allowed)) if allowed is not None else None
-        return cls(tenant_id=principal.tenant_id, start=start, end=end, depot_ids=depots, **narrowing)
-
-    def previous(self) -> "Scope":
-        """The period of the same length just before this one."""
-        return replace(self, start=self.start - (self.end - self.start), end=self.start)
 
 
 def _exceptions(scope: Scope, *columns: ColumnElement) -> Select:
@@ -87,36 +60,25 @@ def _exception_areas(scope: Scope, *columns: ColumnElement) -> Select:
     return query
 
 
-def _first_attempts(scope: Scope, *columns: ColumnElement) -> Select:
-    """Stops whose first attempt falls in the period: one fact row each, no joins."""
-    query = sa.select(*columns).select_from(F).where(F.tenant_id == scope.tenant_id, F.first_attempt_at >= scope.start, F.first_attempt_at < scope.end)
-    return _narrow_facts(query, scope)
-
-
-def _narrow_facts(query: Select, scope: Scope) -> Select:
-    if scope.depot_ids is not None:
-        query = query.where(F.depot_id.in_(scope.depot_ids))
-    if scope.driver_id is not None:
-        query = query.where(F.driver_id == scope.driver_id)
-    if scope.area is not None:
-        low, high = descendant_range(scope.area)
-        query = query.where(F.h3_cell.between(low, high))
-    return query
-
-
 # Dashboard queries are short scans over data that sits in memory: JIT compilation costs more than it saves, index
 # lookups cost little more than sequential reads (the planner's default assumes spinning disks), and sorts of a few
 # hundred thousand values should not spill to disk.
-POSTGRES_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL random_page_cost = 1.1", "SET LOCAL work_mem = '64MB'")
+POSTGRES_SETTINGS = {"jit": "off", "random_page_cost": "1.1", "work_mem": "64MB"}
 
 
-async def dialect_for(*, session: AsyncSession, scope: Scope) -> Dialect:
+async def _set_locally(session: AsyncSession, settings: dict[str, str]) -> None:
+    """SET LOCAL of several settings in one statement (`set_config(…, true)` lasts to the end of the transaction)."""
+    calls = ", ".join(f"set_config(:name_{i}, :value_{i}, true)" for i in range(len(settings)))
+    values = {f"{kind}_{i}": v for i, (name, value) in enumerate(settings.items()) for kind, v in (("name", name), ("value", value))}
+    await session.exec(sa.text(f"SELECT {calls}").bindparams(**values))
+
+
+async def dialect_for(*, session: AsyncSession, scope: Scope, parallel: bool = True) -> Dialect:
     """The dialect helper with the time zones of the depots in scope (needed by SQLite only); tunes this transaction on PostgreSQL."""
     name = session.bind.dialect.name
     zones: dict[int, str] = {}
     if name == "postgresql":
-        for setting in POSTGRES_SETTINGS:
-            await session.exec(sa.text(setting))
+        await _set_locally(session, POSTGRES_SETTINGS | ({} if parallel else {"max_parallel_workers_per_gather": "0"}))
     else:
         query = sa.select(Depot.id, Depot.timezone).where(Depot.tenant_id == scope.tenant_id)
         if scope.depot_ids is not None:
@@ -158,12 +120,9 @@ class Kpis:
 
 async def kpis(*, session: AsyncSession, scope: Scope) -> Kpis:
     """The headline figures of one period."""
-    dialect = await dialect_for(session=session, scope=scope)
-    if dialect.is_postgres:  # the API computes two periods at once: parallel workers on top would only fight for the cores
-        await session.exec(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    first = (await session.exec(_first_attempts(
-        scope, sa.func.count().label("first"), _count_if(F.first_delivered).label("delivered"), sa.func.sum(F.failed_attempts).label("failed"),
-    ))).one()
+    # the API computes two periods at once: parallel workers on top would only fight for the cores
+    dialect = await dialect_for(session=session, scope=scope, parallel=False)
+    first_attempts, delivered, failed = await first_attempt_totals(session=session, scope=scope)
     duration = dialect.seconds_between(E.reported_at, E.resolved_at)
     resolved = E.resolved_at.is_not(None)
     # one scan: aggregates per (kind, reason, outcome) — a few dozen groups — folded below into totals and breakdowns
@@ -182,7 +141,7 @@ async def kpis(*, session: AsyncSession, scope: Scope) -> Kpis:
     resolved_count = sum(int(g.resolved or 0) for g in groups)
     seconds = sum(float(g.seconds or 0) for g in groups)
     return Kpis(
-        first_attempts=int(first.first or 0), first_attempts_delivered=int(first.delivered or 0), failed_attempts=int(first.failed or 0),
+        first_attempts=first_attempts, first_attempts_delivered=delivered, failed_attempts=failed,
         exceptions=sum(g.n for g in groups), resolved=resolved_count,
         avg_resolution_seconds=seconds / resolved_count if resolved_count else None, p90_resolution_seconds=p90,
         total_failure_cost_cents=sum(int(g.cost or 0) for g in groups), costed_failed_attempts=sum(int(g.costed or 0) for g in groups),

@@ -49,7 +49,7 @@ class Dialect:
     """Builds the dialect-specific expressions for one query period and the depots in scope."""
 
     name: str
-    zones: dict[int, str]
+    zones: dict[int, str] | None  # the depots' time zones, read for SQLite only (PostgreSQL has its own)
     start: datetime
     end: datetime
 

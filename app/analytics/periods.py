@@ -18,8 +18,7 @@ from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.analytics.rollups import StopFactDay as D
-from app.analytics.scope import F, Scope, _first_attempts
-from app.tenants.models import Depot
+from app.analytics.scope import F, Scope, _first_attempts, depot_zones
 
 Counts = tuple[int, int, int]  # first attempts, delivered at the first attempt, failed attempts of those stops
 
@@ -57,13 +56,13 @@ def uses_day_sums(scope: Scope) -> bool:
     return scope.driver_id is None and scope.area is None
 
 
-async def _splits(*, session: AsyncSession, scope: Scope) -> list[ZoneSplit]:
-    query = sa.select(Depot.id, Depot.timezone).where(Depot.tenant_id == scope.tenant_id)
-    if scope.depot_ids is not None:
-        query = query.where(Depot.id.in_(scope.depot_ids))
+async def _splits(*, session: AsyncSession, scope: Scope, zones: dict[int, str] | None) -> list[ZoneSplit]:
+    """`zones`: the depots' zones when the caller has read them already (SQLite's dialect has)."""
+    if zones is None:
+        zones = await depot_zones(session=session, scope=scope)
     by_zone: dict[str, list[int]] = {}
-    for row in (await session.exec(query.order_by(Depot.id))).all():
-        by_zone.setdefault(row.timezone, []).append(row.id)
+    for depot_id, zone in sorted(zones.items()):
+        by_zone.setdefault(zone, []).append(depot_id)
     return [split_period(zone, tuple(ids), scope.start, scope.end) for zone, ids in sorted(by_zone.items())]
 
 
@@ -97,24 +96,24 @@ def _sums(delivered: ColumnElement, failed: ColumnElement) -> tuple[ColumnElemen
     return sa.func.count().label("first"), sa.func.sum(sa.case((delivered, 1), else_=0)).label("delivered"), sa.func.sum(failed).label("failed")
 
 
-async def first_attempt_totals(*, session: AsyncSession, scope: Scope) -> Counts:
+async def first_attempt_totals(*, session: AsyncSession, scope: Scope, zones: dict[int, str] | None = None) -> Counts:
     """The period's first attempts, delivered ones and their failed attempts."""
     if not uses_day_sums(scope):
         row = (await session.exec(_first_attempts(scope, *_sums(F.first_delivered, F.failed_attempts)))).one()
         return int(row.first or 0), int(row.delivered or 0), int(row.failed or 0)
-    rows = _day_rows(scope, await _splits(session=session, scope=scope))
+    rows = _day_rows(scope, await _splits(session=session, scope=scope, zones=zones))
     if rows is None:
         return 0, 0, 0
     total = (await session.exec(sa.select(sa.func.sum(rows.c.first), sa.func.sum(rows.c.delivered), sa.func.sum(rows.c.failed)))).one()
     return int(total[0] or 0), int(total[1] or 0), int(total[2] or 0)
 
 
-async def first_attempts_per_day(*, session: AsyncSession, scope: Scope) -> list[tuple[date, Counts]]:
+async def first_attempts_per_day(*, session: AsyncSession, scope: Scope, zones: dict[int, str] | None = None) -> list[tuple[date, Counts]]:
     """Per stored local day of the first attempt, in day order; days without a first attempt are absent."""
     if not uses_day_sums(scope):
         query = _first_attempts(scope, F.first_local_date, *_sums(F.first_delivered, F.failed_attempts)).group_by(F.first_local_date).order_by(F.first_local_date)
         return [(row.first_local_date, (row.first, int(row.delivered), int(row.failed))) for row in (await session.exec(query)).all()]
-    rows = _day_rows(scope, await _splits(session=session, scope=scope))
+    rows = _day_rows(scope, await _splits(session=session, scope=scope, zones=zones))
     if rows is None:
         return []
     query = sa.select(rows.c.day, sa.func.sum(rows.c.first), sa.func.sum(rows.c.delivered), sa.func.sum(rows.c.failed)).group_by(rows.c.day)

@@ -2,13 +2,15 @@
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy.sql import ColumnElement, Select
 import sqlalchemy as sa
+from sqlalchemy.sql import ColumnElement, Select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.analytics.areas import descendant_range
 from app.analytics.models import StopFact as F
 from app.auth.principal import Principal
 from app.delivery_exceptions.models import ExceptionKind
+from app.tenants.models import Depot
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,14 @@ class Scope:
     def previous(self) -> "Scope":
         """The period of the same length just before this one."""
         return replace(self, start=self.start - (self.end - self.start), end=self.start)
+
+
+async def depot_zones(*, session: AsyncSession, scope: Scope) -> dict[int, str]:
+    """The time zone of each depot in scope."""
+    query = sa.select(Depot.id, Depot.timezone).where(Depot.tenant_id == scope.tenant_id)
+    if scope.depot_ids is not None:
+        query = query.where(Depot.id.in_(scope.depot_ids))
+    return {row.id: row.timezone for row in (await session.exec(query.order_by(Depot.id))).all()}
 
 
 def _first_attempts(scope: Scope, *columns: ColumnElement) -> Select:

@@ -30,7 +30,7 @@ async def series(*, session: AsyncSession, scope: Scope, kpi: Kpi, bucket: Bucke
     per_hour = bucket is Bucket.HOUR
     if kpi in (Kpi.FIRST_TIME_SUCCESS_RATE, Kpi.FAILED_ATTEMPTS):
         if not per_hour:  # the depot's calendar day was stored with the fact row, and summed per day (rollups.py)
-            days = await first_attempts_per_day(session=session, scope=scope)
+            days = await first_attempts_per_day(session=session, scope=scope, zones=dialect.zones)
             if kpi is Kpi.FAILED_ATTEMPTS:
                 return [(day.isoformat(), float(failed)) for day, (_, _, failed) in days]
             return [(day.isoformat(), delivered / first) for day, (first, delivered, _) in days]

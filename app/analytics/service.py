@@ -18,9 +18,8 @@ from app.analytics.areas import descendant_range, parent_bits
 from app.analytics.dialect import Dialect
 from app.analytics.models import ExceptionArea, StopFact
 from app.analytics.periods import first_attempt_totals
-from app.analytics.scope import Scope, _first_attempts, _narrow_facts  # noqa: F401 (the service's names for its callers)
+from app.analytics.scope import Scope, _first_attempts, _narrow_facts, depot_zones  # noqa: F401 (the service's names for its callers)
 from app.delivery_exceptions.models import DeliveryException, ExceptionEvent, ExceptionKind, ResolutionStep
-from app.tenants.models import Depot
 
 E, F, X = DeliveryException, StopFact, ExceptionArea
 GATE_REASONS = ("GATE_CLOSED", "ENTRY_CODE_INVALID", "KEY_FAILED", "BUILDING_LOCKED")
@@ -68,22 +67,21 @@ POSTGRES_SETTINGS = {"jit": "off", "random_page_cost": "1.1", "work_mem": "64MB"
 
 async def _set_locally(session: AsyncSession, settings: dict[str, str]) -> None:
     """SET LOCAL of several settings in one statement (`set_config(…, true)` lasts to the end of the transaction)."""
-    calls = ", ".join(f"set_config(:name_{i}, :value_{i}, true)" for i in range(len(settings)))
-    values = {f"{kind}_{i}": v for i, (name, value) in enumerate(settings.items()) for kind, v in (("name", name), ("value", value))}
-    await session.exec(sa.text(f"SELECT {calls}").bindparams(**values))
+    calls, values = [], {}
+    for i, (name, value) in enumerate(settings.items()):
+        calls.append(f"set_config(:name_{i}, :value_{i}, true)")
+        values |= {f"name_{i}": name, f"value_{i}": value}
+    await session.exec(sa.text(f"SELECT {', '.join(calls)}").bindparams(**values))
 
 
 async def dialect_for(*, session: AsyncSession, scope: Scope, parallel: bool = True) -> Dialect:
     """The dialect helper with the time zones of the depots in scope (needed by SQLite only); tunes this transaction on PostgreSQL."""
     name = session.bind.dialect.name
-    zones: dict[int, str] = {}
+    zones = None
     if name == "postgresql":
         await _set_locally(session, POSTGRES_SETTINGS | ({} if parallel else {"max_parallel_workers_per_gather": "0"}))
     else:
-        query = sa.select(Depot.id, Depot.timezone).where(Depot.tenant_id == scope.tenant_id)
-        if scope.depot_ids is not None:
-            query = query.where(Depot.id.in_(scope.depot_ids))
-        zones = {row.id: row.timezone for row in (await session.exec(query)).all()}
+        zones = await depot_zones(session=session, scope=scope)
     return Dialect(name=name, zones=zones, start=scope.start, end=scope.end)
 
 
@@ -122,7 +120,7 @@ async def kpis(*, session: AsyncSession, scope: Scope) -> Kpis:
     """The headline figures of one period."""
     # the API computes two periods at once: parallel workers on top would only fight for the cores
     dialect = await dialect_for(session=session, scope=scope, parallel=False)
-    first_attempts, delivered, failed = await first_attempt_totals(session=session, scope=scope)
+    first_attempts, delivered, failed = await first_attempt_totals(session=session, scope=scope, zones=dialect.zones)
     duration = dialect.seconds_between(E.reported_at, E.resolved_at)
     resolved = E.resolved_at.is_not(None)
     # one scan: aggregates per (kind, reason, outcome) — a few dozen groups — folded below into totals and breakdowns
